@@ -1,0 +1,61 @@
+"""Errors raised by asc-evidence: one base class, subclasses that carry their context."""
+
+from __future__ import annotations
+
+
+class AscEvidenceError(Exception):
+    """Base class for every error this package raises on purpose."""
+
+
+class ConfigError(AscEvidenceError, ValueError):
+    """A setting (environment variable or config file) is invalid."""
+
+
+class UnknownDatasetError(AscEvidenceError, KeyError):
+    """A registry key that the registry does not list."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0])
+
+
+class MissingFileError(AscEvidenceError, FileNotFoundError):
+    """An official file is in neither the mirror nor the cache and cannot be downloaded."""
+
+
+class ChecksumError(AscEvidenceError, ValueError):
+    """A file's sha256 differs from the registry: the file is not used."""
+
+
+class SchemaChangedError(AscEvidenceError, ValueError):
+    """A release's columns differ from those the parser was written for."""
+
+    def __init__(self, file: str, expected: list[str], found: list[str]) -> None:
+        missing = [c for c in expected if c not in found]
+        extra = [c for c in found if c not in expected]
+        msg = (
+            f"{file}: the columns have changed, so it cannot be parsed safely.\n"
+            f"  expected: {expected}\n  found:    {found}\n"
+            f"  missing:  {missing}\n  unexpected: {extra}"
+        )
+        super().__init__(msg)
+        self.file, self.expected, self.found = file, expected, found
+
+
+class UnknownCouncilError(AscEvidenceError, KeyError):
+    """A council name or code that the register does not know; carries close suggestions."""
+
+    def __init__(self, query: str, suggestions: list[str]) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"Unknown council {query!r}.{hint} (`asc-evidence councils` lists them all.)")
+        self.query, self.suggestions = query, suggestions
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DataNotBuiltError(AscEvidenceError, FileNotFoundError):
+    """A processed table was asked for before `asc-evidence data build` made it."""
+
+
+class UnsafeNameError(AscEvidenceError, ValueError):
+    """An output name that could escape its folder or is not a plain file name."""

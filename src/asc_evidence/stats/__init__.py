@@ -1,0 +1,1 @@
+"""Statistical methods, one module per family."""
