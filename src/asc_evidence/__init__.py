@@ -1,8 +1,12 @@
-"""asc-evidence: official English adult social care statistics turned into benchmarking evidence."""
+"""asc-evidence: official English adult social care statistics turned into benchmarking evidence.
 
-from asc_evidence.build import build, load
+Submodules are named after what they hold: ``fetch`` (official files), ``build`` (processed tables),
+``councils`` (register and lookup), ``sources.*`` (one parser per publication), ``stats.*`` (one
+module per statistical family), ``indicators``, ``verdict`` and ``report``.
+"""
+
+from asc_evidence.build import load
 from asc_evidence.councils import Council, lookup
-from asc_evidence.fetch import fetch
 
-__all__ = ["Council", "build", "fetch", "load", "lookup"]
+__all__ = ["Council", "load", "lookup"]
 __version__ = "0.1.0"

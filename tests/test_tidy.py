@@ -1,0 +1,58 @@
+"""The tidy schema: number parsing with markers, column checks, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asc_evidence import tidy
+from asc_evidence.errors import SchemaChangedError
+
+
+def test_to_number_maps_markers_to_nan_with_reason() -> None:
+    raw = pd.Series(["1,234", "[c]", "[x]", "", "£11.30", "0"])
+    values, flags = tidy.to_number(raw, {"[c]": "suppressed", "[x]": "not available"})
+    assert values.iloc[0] == 1234.0
+    assert values.iloc[4] == pytest.approx(11.30)
+    assert values.iloc[5] == 0.0  # a published zero stays zero
+    assert np.isnan(values.iloc[1:4]).all()
+    assert flags.tolist() == ["", "suppressed", "not available", "not available", "", ""]
+
+
+def test_to_number_rejects_unknown_text_instead_of_guessing() -> None:
+    with pytest.raises(ValueError, match=r"\['n/a'\]"):
+        tidy.to_number(pd.Series(["3", "n/a"]), {})
+
+
+def test_expect_columns_names_file_expected_and_found() -> None:
+    with pytest.raises(SchemaChangedError) as err:
+        tidy.expect_columns(["ONS Code", "Measure Val"], ["ONS Code", "Measure Value"], "open-data.csv")
+    text = str(err.value)
+    assert "open-data.csv" in text
+    assert "'Measure Value'" in text
+    assert "'Measure Val'" in text
+
+
+def _frame(**over: object) -> pd.DataFrame:
+    base = {"council_code": ["E06000030"], "period": ["2020-21"], "measure": ["ascof_2A2"], "value": [387.8]}
+    base.update(over)
+    return tidy.make_tidy(pd.DataFrame(base), source="test")
+
+
+def test_validate_accepts_a_good_table_and_fills_defaults() -> None:
+    df = tidy.validate(_frame(), "t")
+    assert df.loc[0, "age_band"] == "all"
+    assert df.loc[0, "sex"] == "persons"
+    assert df.loc[0, "flag"] == ""
+
+
+def test_validate_rejects_unflagged_missing_value() -> None:
+    with pytest.raises(ValueError, match="missing values carry no flag"):
+        tidy.validate(_frame(value=[np.nan]), "t")
+
+
+def test_validate_rejects_duplicate_keys() -> None:
+    df = pd.concat([_frame(), _frame()], ignore_index=True)
+    with pytest.raises(ValueError, match="share a key"):
+        tidy.validate(df, "t")
