@@ -50,7 +50,9 @@ def one_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]
     monkeypatch.setenv("ASC_EVIDENCE_MIRROR", str(tmp_path / "mirror"))
     monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ASC_EVIDENCE_PROCESSED", str(tmp_path / "processed"))
-    rel = fetch.Release(KEY, "ascof", hashlib.sha256(content).hexdigest(), len(content), "", "", "", "")
+    rel = fetch.Release(
+        KEY, "ascof", hashlib.sha256(content).hexdigest(), len(content), "", "", "", ""
+    )
     monkeypatch.setattr(fetch, "registry", lambda: {KEY: rel})
     calls = {"n": 0}
 

@@ -38,12 +38,20 @@ def test_register_has_153_current_councils_and_known_types() -> None:
     cur = councils.current()
     assert len(cur) == 153  # CASSRs from April 2023 (Cumbria, N Yorks, Somerset reorganised)
     assert cur["code"].is_unique
-    assert set(cur["type"]) == {"Unitary authority", "Metropolitan district", "London borough", "County"}
+    assert set(cur["type"]) == {
+        "Unitary authority",
+        "Metropolitan district",
+        "London borough",
+        "County",
+    }
     assert cur["code"].str.match(r"^E(06|08|09|10)\d{6}$").all()
 
 
 def test_lineage_of_split_and_recode() -> None:
-    assert councils.lineage("E06000061") == [("E06000061", "self"), ("E10000021", "predecessor area")]
+    assert councils.lineage("E06000061") == [
+        ("E06000061", "self"),
+        ("E10000021", "predecessor area"),
+    ]
     assert councils.lineage("E06000060") == [("E06000060", "self"), ("E10000002", "recode")]
     assert councils.lineage("E06000030") == [("E06000030", "self")]
 
@@ -56,9 +64,19 @@ def test_to_current_geography_flags_every_moved_row() -> None:
             "flag": ["", "", "", "suppressed"],
         }
     )
-    out = councils.to_current_geography(df).sort_values(["council_code", "value"]).reset_index(drop=True)
+    out = (
+        councils.to_current_geography(df)
+        .sort_values(["council_code", "value"])
+        .reset_index(drop=True)
+    )
     # Northamptonshire copies to both successors; Bucks recoded; Bournemouth relabelled to BCP
-    assert out["council_code"].tolist() == ["E06000030", "E06000058", "E06000060", "E06000061", "E06000062"]
+    assert out["council_code"].tolist() == [
+        "E06000030",
+        "E06000058",
+        "E06000060",
+        "E06000061",
+        "E06000062",
+    ]
     assert out["flag"].tolist() == [
         "",
         "suppressed; boundary: merged area",

@@ -21,7 +21,7 @@ KEY = "ascof/test_release/open-data.csv"
 class _Handler(http.server.BaseHTTPRequestHandler):
     truncate = False
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(len(CONTENT)))
         self.end_headers()
@@ -47,7 +47,9 @@ def server() -> Iterator[tuple[str, type[_Handler]]]:
 
 
 def _registry(monkeypatch: pytest.MonkeyPatch, url: str = "", sha: str = SHA) -> None:
-    rel = fetch_mod.Release(KEY, "ascof", sha, len(CONTENT), url, "https://example.org/page", "NHS Digital", "OGL")
+    rel = fetch_mod.Release(
+        KEY, "ascof", sha, len(CONTENT), url, "https://example.org/page", "NHS Digital", "OGL"
+    )
     monkeypatch.setattr(fetch_mod, "registry", lambda: {KEY: rel})
 
 
@@ -62,7 +64,9 @@ def test_mirror_file_is_found_and_verified(tmp_path: Path, monkeypatch: pytest.M
     assert fetch_mod.locate(KEY)[1] == "mirror"
 
 
-def test_wrong_checksum_is_refused_and_names_both_hashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_checksum_is_refused_and_names_both_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = tmp_path / "mirror"
     (mirror / KEY).parent.mkdir(parents=True)
     (mirror / KEY).write_bytes(CONTENT + b"edited")
@@ -77,7 +81,9 @@ def test_wrong_checksum_is_refused_and_names_both_hashes(tmp_path: Path, monkeyp
     assert "NOT used" in text
 
 
-def test_missing_file_error_names_file_dataset_url_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_file_error_names_file_dataset_url_and_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ASC_EVIDENCE_MIRROR", raising=False)
     monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))
     _registry(monkeypatch, url="https://files.example.org/open-data.csv")
@@ -90,7 +96,9 @@ def test_missing_file_error_names_file_dataset_url_and_folder(tmp_path: Path, mo
     assert str(tmp_path / "cache" / KEY) in text
 
 
-def test_download_lands_verified_in_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server) -> None:
+def test_download_lands_verified_in_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server
+) -> None:
     url, _ = server
     monkeypatch.delenv("ASC_EVIDENCE_MIRROR", raising=False)
     monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))
@@ -100,7 +108,9 @@ def test_download_lands_verified_in_cache(tmp_path: Path, monkeypatch: pytest.Mo
     assert path.read_bytes() == CONTENT
 
 
-def test_interrupted_download_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server) -> None:
+def test_interrupted_download_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server
+) -> None:
     url, handler = server
     handler.truncate = True
     monkeypatch.delenv("ASC_EVIDENCE_MIRROR", raising=False)
@@ -113,7 +123,9 @@ def test_interrupted_download_leaves_no_partial_file(tmp_path: Path, monkeypatch
     assert leftovers == []
 
 
-def test_download_with_wrong_hash_is_deleted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server) -> None:
+def test_download_with_wrong_hash_is_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server
+) -> None:
     url, _ = server
     monkeypatch.delenv("ASC_EVIDENCE_MIRROR", raising=False)
     monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))

@@ -27,7 +27,9 @@ def test_to_number_rejects_unknown_text_instead_of_guessing() -> None:
 
 def test_expect_columns_names_file_expected_and_found() -> None:
     with pytest.raises(SchemaChangedError) as err:
-        tidy.expect_columns(["ONS Code", "Measure Val"], ["ONS Code", "Measure Value"], "open-data.csv")
+        tidy.expect_columns(
+            ["ONS Code", "Measure Val"], ["ONS Code", "Measure Value"], "open-data.csv"
+        )
     text = str(err.value)
     assert "open-data.csv" in text
     assert "'Measure Value'" in text
@@ -35,7 +37,12 @@ def test_expect_columns_names_file_expected_and_found() -> None:
 
 
 def _frame(**over: object) -> pd.DataFrame:
-    base = {"council_code": ["E06000030"], "period": ["2020-21"], "measure": ["ascof_2A2"], "value": [387.8]}
+    base = {
+        "council_code": ["E06000030"],
+        "period": ["2020-21"],
+        "measure": ["ascof_2A2"],
+        "value": [387.8],
+    }
     base.update(over)
     return tidy.make_tidy(pd.DataFrame(base), source="test")
 

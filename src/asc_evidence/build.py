@@ -101,7 +101,10 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
 
 
 def build(
-    only: list[str] | None = None, *, force: bool = False, progress: Callable[[str], None] | None = None
+    only: list[str] | None = None,
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Build the processed tables; returns ``{table: 'built' | 'up to date'}``.
 
@@ -122,7 +125,12 @@ def build(
         code = _code_hash(spec)
         entry = manifest.get(spec.name, {})
         out = table_path(spec.name)
-        if not force and out.is_file() and entry.get("inputs") == inputs and entry.get("code") == code:
+        if (
+            not force
+            and out.is_file()
+            and entry.get("inputs") == inputs
+            and entry.get("code") == code
+        ):
             result[spec.name] = "up to date"
             if progress:
                 progress(f"{spec.name}: up to date")
@@ -139,7 +147,9 @@ def build(
             "seconds": round(time.perf_counter() - t0, 2),
             "description": spec.description,
         }
-        _manifest_path().write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        _manifest_path().write_text(
+            json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8"
+        )
         result[spec.name] = "built"
         if progress:
             progress(f"{spec.name}: built {len(df):,} rows in {time.perf_counter() - t0:.1f}s")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
 COUNCIL = "#d95f02"
 NEIGHBOUR = "#1f78b4"
@@ -22,21 +22,48 @@ ENGLAND = "#000000"
 def setup() -> None:
     """Deterministic, readable defaults (fixed size and DPI, no timestamps in output)."""
     sns.set_theme(style="whitegrid", context="notebook")
-    plt.rcParams.update({"figure.figsize": (9, 5), "figure.dpi": 90, "savefig.dpi": 90,
-                         "svg.hashsalt": "asc-evidence", "axes.titleweight": "bold"})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (9, 5),
+            "figure.dpi": 90,
+            "savefig.dpi": 90,
+            "svg.hashsalt": "asc-evidence",
+            "axes.titleweight": "bold",
+        }
+    )
 
 
 def caption(fig: plt.Figure, source: str, period: str) -> None:
     """Write 'Source: ...  Period: ...' under the axes."""
-    fig.text(0.01, -0.02, f"Source: {source}. Period: {period}.", ha="left", va="top", fontsize=8, wrap=True)
+    fig.text(
+        0.01,
+        -0.02,
+        f"Source: {source}. Period: {period}.",
+        ha="left",
+        va="top",
+        fontsize=8,
+        wrap=True,
+    )
 
 
 def ranked_bars(
-    df: pd.DataFrame, *, council: str, neighbours: list[str], title: str, xlabel: str,
-    source: str, period: str, england: float | None = None, value: str = "value",
+    df: pd.DataFrame,
+    *,
+    council: str,
+    neighbours: list[str],
+    title: str,
+    xlabel: str,
+    source: str,
+    period: str,
+    england: float | None = None,
+    value: str = "value",
 ) -> plt.Figure:
     """Horizontal bars of the council and its neighbours (sorted), England as a vertical line."""
-    sub = df[df["council_code"].isin([council, *neighbours])].dropna(subset=[value]).sort_values(value)
+    sub = (
+        df[df["council_code"].isin([council, *neighbours])]
+        .dropna(subset=[value])
+        .sort_values(value)
+    )
     colours = [COUNCIL if c == council else NEIGHBOUR for c in sub["council_code"]]
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.32 * len(sub) + 1.2)))
     ax.barh(sub["council_name"], sub[value], color=colours)
@@ -50,14 +77,32 @@ def ranked_bars(
 
 
 def trend_lines(
-    series: pd.DataFrame, *, title: str, ylabel: str, source: str, period: str,
-    x: str = "period", y: str = "value", hue: str = "series",
+    series: pd.DataFrame,
+    *,
+    title: str,
+    ylabel: str,
+    source: str,
+    period: str,
+    x: str = "period",
+    y: str = "value",
+    hue: str = "series",
 ) -> plt.Figure:
     """One line per series (e.g. council, neighbours' median, England) over periods."""
     fig, ax = plt.subplots()
-    palette = {name: c for name, c in zip(sorted(series[hue].unique()), sns.color_palette("Dark2", 8), strict=False)}
+    palette = {
+        name: c
+        for name, c in zip(
+            sorted(series[hue].unique()), sns.color_palette("Dark2", 8), strict=False
+        )
+    }
     for name, grp in series.groupby(hue, sort=True):
-        ax.plot(grp[x], grp[y], marker="o", label=name, color=ENGLAND if name == "England" else palette[name])
+        ax.plot(
+            grp[x],
+            grp[y],
+            marker="o",
+            label=name,
+            color=ENGLAND if name == "England" else palette[name],
+        )
     ax.set(title=title, xlabel="Financial year", ylabel=ylabel)
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
@@ -67,13 +112,28 @@ def trend_lines(
 
 
 def choropleth(
-    gdf, column: str, *, title: str, legend_label: str, source: str, period: str,
-    highlight=None, cmap: str = "viridis",
+    gdf,
+    column: str,
+    *,
+    title: str,
+    legend_label: str,
+    source: str,
+    period: str,
+    highlight=None,
+    cmap: str = "viridis",
 ) -> plt.Figure:
     """Map of ``column`` with an optional highlighted outline (e.g. the council)."""
     fig, ax = plt.subplots(figsize=(8, 8))
-    gdf.plot(column=column, ax=ax, cmap=cmap, legend=True, linewidth=0.2, edgecolor="white",
-             legend_kwds={"label": legend_label, "shrink": 0.6}, missing_kwds={"color": "lightgrey"})
+    gdf.plot(
+        column=column,
+        ax=ax,
+        cmap=cmap,
+        legend=True,
+        linewidth=0.2,
+        edgecolor="white",
+        legend_kwds={"label": legend_label, "shrink": 0.6},
+        missing_kwds={"color": "lightgrey"},
+    )
     if highlight is not None:
         highlight.boundary.plot(ax=ax, color=COUNCIL, linewidth=1.5)
     ax.set_axis_off()

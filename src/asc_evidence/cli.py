@@ -9,8 +9,13 @@ import typer
 
 from asc_evidence.errors import AscEvidenceError
 
-app = typer.Typer(help="Official adult social care statistics -> council benchmarking evidence.", no_args_is_help=True)
-data_app = typer.Typer(help="Acquire official files and build the processed tables.", no_args_is_help=True)
+app = typer.Typer(
+    help="Official adult social care statistics -> council benchmarking evidence.",
+    no_args_is_help=True,
+)
+data_app = typer.Typer(
+    help="Acquire official files and build the processed tables.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
@@ -22,7 +27,9 @@ def _fail(exc: Exception) -> None:
 @data_app.command("build")
 def data_build(
     force: Annotated[bool, typer.Option(help="Rebuild even when inputs are unchanged.")] = False,
-    only: Annotated[list[str] | None, typer.Option(help="Build only these tables (repeatable).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Build only these tables (repeatable).")
+    ] = None,
 ) -> None:
     """Build every processed table from the official files (skips tables whose inputs are unchanged)."""
     import time
@@ -78,8 +85,12 @@ def data_status(
 
 @app.command("councils")
 def councils_cmd(
-    query: Annotated[str | None, typer.Argument(help="Part of a name or a code; omit to list all.")] = None,
-    include_abolished: Annotated[bool, typer.Option("--all", help="Include abolished councils.")] = False,
+    query: Annotated[
+        str | None, typer.Argument(help="Part of a name or a code; omit to list all.")
+    ] = None,
+    include_abolished: Annotated[
+        bool, typer.Option("--all", help="Include abolished councils.")
+    ] = False,
 ) -> None:
     """List councils with adult social care responsibility, or search them."""
     from asc_evidence import councils
@@ -102,11 +113,25 @@ def councils_cmd(
 
 @app.command("report")
 def report_cmd(
-    council: Annotated[str | None, typer.Option(help="Council name or code, e.g. Swindon or E06000030.")] = None,
-    all_councils: Annotated[bool, typer.Option("--all", help="Report every current council, in parallel.")] = False,
-    year: Annotated[str | None, typer.Option(help="Financial year to benchmark, e.g. 2019-20 (default: latest per indicator).")] = None,
+    council: Annotated[
+        str | None, typer.Option(help="Council name or code, e.g. Swindon or E06000030.")
+    ] = None,
+    all_councils: Annotated[
+        bool, typer.Option("--all", help="Report every current council, in parallel.")
+    ] = False,
+    year: Annotated[
+        str | None,
+        typer.Option(
+            help="Financial year to benchmark, e.g. 2019-20 (default: latest per indicator)."
+        ),
+    ] = None,
     neighbours: Annotated[int, typer.Option(help="Number of statistical neighbours.")] = 15,
-    neighbour_file: Annotated[Path | None, typer.Option(help="CSV/JSON of a user-supplied neighbour list (CIPFA, NHS England, Oflog).")] = None,
+    neighbour_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV/JSON of a user-supplied neighbour list (CIPFA, NHS England, Oflog)."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reports"),
     workers: Annotated[int, typer.Option(help="Parallel worker processes for --all.")] = 2,
 ) -> None:
@@ -117,13 +142,27 @@ def report_cmd(
         _fail(ValueError("give --council NAME or --all"))
     try:
         if all_councils:
-            index = report.run_all(out=out, year=year, neighbours=neighbours, neighbour_file=neighbour_file,
-                                   workers=workers, progress=typer.echo)
+            index = report.run_all(
+                out=out,
+                year=year,
+                neighbours=neighbours,
+                neighbour_file=neighbour_file,
+                workers=workers,
+                progress=typer.echo,
+            )
             typer.echo(f"index: {index}")
         else:
-            c = councils.lookup(council or "")  # unknown council fails here, before any notebook runs
-            html = report.run_council(c, out=out, year=year, neighbours=neighbours,
-                                      neighbour_file=neighbour_file, progress=typer.echo)
+            c = councils.lookup(
+                council or ""
+            )  # unknown council fails here, before any notebook runs
+            html = report.run_council(
+                c,
+                out=out,
+                year=year,
+                neighbours=neighbours,
+                neighbour_file=neighbour_file,
+                progress=typer.echo,
+            )
             typer.echo(f"report: {html}")
     except AscEvidenceError as exc:
         _fail(exc)

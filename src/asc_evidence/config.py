@@ -44,7 +44,9 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def _read_config_file(root: Path) -> tuple[dict[str, str], Path]:
-    path = Path(os.environ[ENV_CONFIG]) if os.environ.get(ENV_CONFIG) else root / "asc-evidence.toml"
+    path = (
+        Path(os.environ[ENV_CONFIG]) if os.environ.get(ENV_CONFIG) else root / "asc-evidence.toml"
+    )
     if not path.is_file():
         if os.environ.get(ENV_CONFIG):
             msg = f"{ENV_CONFIG} points to {path}, which does not exist."
@@ -81,5 +83,6 @@ def settings() -> Settings:
         raise ConfigError(msg)
     cache = pick(ENV_CACHE, "cache", root / "data" / "raw")
     processed = pick(ENV_PROCESSED, "processed", root / "data" / "processed")
-    assert cache is not None and processed is not None
+    assert cache is not None
+    assert processed is not None
     return Settings(mirror=mirror, cache=cache, processed=processed, project=root)

@@ -41,20 +41,55 @@ class BoundaryChange:
 
 
 BOUNDARY_CHANGES: tuple[BoundaryChange, ...] = (
-    BoundaryChange("2019-04-01", ("E06000028", "E06000029"), ("E06000058",), "merge",
-                   "Bournemouth and Poole merged with Christchurch (from Dorset County) into BCP"),
-    BoundaryChange("2019-04-01", ("E10000009",), ("E06000059",), "split",
-                   "Dorset County became the Dorset unitary, less Christchurch (to BCP)"),
-    BoundaryChange("2020-04-01", ("E10000002",), ("E06000060",), "recode",
-                   "Buckinghamshire County became a unitary authority on the same area"),
-    BoundaryChange("2021-04-01", ("E10000021",), ("E06000061", "E06000062"), "split",
-                   "Northamptonshire split into North and West Northamptonshire"),
-    BoundaryChange("2023-04-01", ("E10000006",), ("E06000063", "E06000064"), "split",
-                   "Cumbria split into Cumberland and Westmorland and Furness"),
-    BoundaryChange("2023-04-01", ("E10000023",), ("E06000065",), "recode",
-                   "North Yorkshire County became a unitary authority on the same area"),
-    BoundaryChange("2023-04-01", ("E10000027",), ("E06000066",), "recode",
-                   "Somerset County became a unitary authority on the same area"),
+    BoundaryChange(
+        "2019-04-01",
+        ("E06000028", "E06000029"),
+        ("E06000058",),
+        "merge",
+        "Bournemouth and Poole merged with Christchurch (from Dorset County) into BCP",
+    ),
+    BoundaryChange(
+        "2019-04-01",
+        ("E10000009",),
+        ("E06000059",),
+        "split",
+        "Dorset County became the Dorset unitary, less Christchurch (to BCP)",
+    ),
+    BoundaryChange(
+        "2020-04-01",
+        ("E10000002",),
+        ("E06000060",),
+        "recode",
+        "Buckinghamshire County became a unitary authority on the same area",
+    ),
+    BoundaryChange(
+        "2021-04-01",
+        ("E10000021",),
+        ("E06000061", "E06000062"),
+        "split",
+        "Northamptonshire split into North and West Northamptonshire",
+    ),
+    BoundaryChange(
+        "2023-04-01",
+        ("E10000006",),
+        ("E06000063", "E06000064"),
+        "split",
+        "Cumbria split into Cumberland and Westmorland and Furness",
+    ),
+    BoundaryChange(
+        "2023-04-01",
+        ("E10000023",),
+        ("E06000065",),
+        "recode",
+        "North Yorkshire County became a unitary authority on the same area",
+    ),
+    BoundaryChange(
+        "2023-04-01",
+        ("E10000027",),
+        ("E06000066",),
+        "recode",
+        "Somerset County became a unitary authority on the same area",
+    ),
 )
 
 
@@ -79,7 +114,9 @@ class Council:
 def normalise(text: str) -> str:
     """Lower-case, '&' -> 'and', drop punctuation, 'city of'/'county'/'council' noise and spaces."""
     t = text.lower().replace("&", " and ").replace("st.", "st ")
-    t = re.sub(r"\b(the|city of|county of|council|borough|metropolitan|london borough of|ua)\b", " ", t)
+    t = re.sub(
+        r"\b(the|city of|county of|council|borough|metropolitan|london borough of|ua)\b", " ", t
+    )
     return re.sub(r"[^a-z0-9]+", "", t)
 
 
@@ -100,9 +137,15 @@ def _index() -> dict[str, str]:
             idx.setdefault(row.nhs_code.lower(), row.code)
         idx.setdefault(normalise(row.name), row.code)
     # common alternative spellings
-    for alias, code in {"durham": "E06000047", "bcp": "E06000058", "hull": "E06000010",
-                        "bristol": "E06000023", "herefordshire": "E06000019",
-                        "sthelens": "E08000013", "southend": "E06000033"}.items():
+    for alias, code in {
+        "durham": "E06000047",
+        "bcp": "E06000058",
+        "hull": "E06000010",
+        "bristol": "E06000023",
+        "herefordshire": "E06000019",
+        "sthelens": "E08000013",
+        "southend": "E06000033",
+    }.items():
         idx.setdefault(alias, code)
     return idx
 
@@ -121,10 +164,15 @@ def lookup(query: str) -> Council:
         close = difflib.get_close_matches(normalise(query), list(by_norm), n=3, cutoff=0.6)
         suggestions = [by_norm[c] for c in close]
         if not suggestions:
-            suggestions = [n for n in names if normalise(query)[:4] and normalise(query)[:4] in normalise(n)][:3]
+            suggestions = [
+                n for n in names if normalise(query)[:4] and normalise(query)[:4] in normalise(n)
+            ][:3]
         raise UnknownCouncilError(query, suggestions)
     row = register().set_index("code").loc[code]
-    return Council(code=code, **{k: row[k] for k in ("name", "nhs_code", "region", "type", "valid_from", "valid_to")})
+    return Council(
+        code=code,
+        **{k: row[k] for k in ("name", "nhs_code", "region", "type", "valid_from", "valid_to")},
+    )
 
 
 def current() -> pd.DataFrame:
@@ -171,14 +219,19 @@ def to_current_geography(df: pd.DataFrame, code_col: str = "council_code") -> pd
         rows = df[df[code_col].isin(ch.predecessors)]
         if rows.empty:
             continue
-        label = {"recode": "boundary: recode", "merge": "boundary: merged area",
-                 "split": "boundary: predecessor area"}[ch.kind]
+        label = {
+            "recode": "boundary: recode",
+            "merge": "boundary: merged area",
+            "split": "boundary: predecessor area",
+        }[ch.kind]
         for succ in ch.successors:
             moved = rows.copy()
             moved["original_code"] = moved[code_col]
             moved[code_col] = succ
             if "flag" in moved:
-                moved["flag"] = moved["flag"].where(moved["flag"] == "", moved["flag"] + "; ") + label
+                moved["flag"] = (
+                    moved["flag"].where(moved["flag"] == "", moved["flag"] + "; ") + label
+                )
             pieces.append(moved)
     out = pd.concat(pieces, ignore_index=True)
     # successors of a chain (e.g. a recode after a merge) are handled by repeated application

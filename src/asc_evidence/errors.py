@@ -46,7 +46,9 @@ class UnknownCouncilError(AscEvidenceError, KeyError):
 
     def __init__(self, query: str, suggestions: list[str]) -> None:
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"Unknown council {query!r}.{hint} (`asc-evidence councils` lists them all.)")
+        super().__init__(
+            f"Unknown council {query!r}.{hint} (`asc-evidence councils` lists them all.)"
+        )
         self.query, self.suggestions = query, suggestions
 
     def __str__(self) -> str:

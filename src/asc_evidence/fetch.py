@@ -108,7 +108,9 @@ def verified_sha256(path: Path, cfg: Settings | None = None) -> str:
 
 def _check(path: Path, rel: Release, where: str, cfg: Settings) -> Path:
     if not rel.sha256:
-        return path  # release listed without a known hash (not yet in any mirror): trust on first use
+        return (
+            path  # release listed without a known hash (not yet in any mirror): trust on first use
+        )
     actual = verified_sha256(path, cfg)
     if actual != rel.sha256:
         msg = (
@@ -153,7 +155,11 @@ def fetch(key: str, *, download: bool = True) -> Path:
             reason = f"download failed ({type(exc).__name__}: {exc})"
     else:
         reason = "downloads are off" if not download else "no download address is known"
-    mirror = f" or {cfg.mirror / key}" if cfg.mirror else f" (or set {ENV_MIRROR} to a mirror holding it)"
+    mirror = (
+        f" or {cfg.mirror / key}"
+        if cfg.mirror
+        else f" (or set {ENV_MIRROR} to a mirror holding it)"
+    )
     msg = (
         f"Missing file for dataset {rel.dataset!r}: {key}\n"
         f"  official source: {rel.url or rel.page}\n"

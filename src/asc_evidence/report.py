@@ -107,28 +107,46 @@ def run_council(
     target.mkdir(parents=True, exist_ok=True)
     folder = notebooks_dir()
     merged = merge_notebooks([folder / n for n in NOTEBOOKS])
-    params = {"council": council.code, "year": year or "", "neighbours": int(neighbours),
-              "neighbour_file": str(neighbour_file or "")}
+    params = {
+        "council": council.code,
+        "year": year or "",
+        "neighbours": int(neighbours),
+        "neighbour_file": str(neighbour_file or ""),
+    }
     if progress:
         progress(f"{council.name} ({council.code}): running {len(NOTEBOOKS)} notebooks")
     executed = pm.execute_notebook(
-        merged, str(target / "report.ipynb"), parameters=params, cwd=str(folder),
-        progress_bar=False, log_output=False, kernel_name="python3",
+        merged,
+        str(target / "report.ipynb"),
+        parameters=params,
+        cwd=str(folder),
+        progress_bar=False,
+        log_output=False,
+        kernel_name="python3",
     )
     split_notebook(executed, target)
     path = target / "report.html"
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(to_html(executed, f"{council.name}: adult social care benchmarking"), encoding="utf-8")
+    tmp.write_text(
+        to_html(executed, f"{council.name}: adult social care benchmarking"), encoding="utf-8"
+    )
     tmp.replace(path)
     if progress:
         progress(f"{council.name}: wrote {path}")
     return path
 
 
-def _run_one(code: str, out: str, year: str | None, neighbours: int, neighbour_file: str | None) -> tuple[str, str]:
+def _run_one(
+    code: str, out: str, year: str | None, neighbours: int, neighbour_file: str | None
+) -> tuple[str, str]:
     c = lookup(code)
-    path = run_council(c, out=Path(out), year=year, neighbours=neighbours,
-                       neighbour_file=Path(neighbour_file) if neighbour_file else None)
+    path = run_council(
+        c,
+        out=Path(out),
+        year=year,
+        neighbours=neighbours,
+        neighbour_file=Path(neighbour_file) if neighbour_file else None,
+    )
     return code, str(path)
 
 
@@ -149,9 +167,20 @@ def run_all(
     done: dict[str, str] = {}
     failed: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_one, c, str(out), year, neighbours,
-                               str(neighbour_file) if neighbour_file else None): c for c in todo}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="councils", disable=progress is None):
+        futures = {
+            pool.submit(
+                _run_one,
+                c,
+                str(out),
+                year,
+                neighbours,
+                str(neighbour_file) if neighbour_file else None,
+            ): c
+            for c in todo
+        }
+        for fut in tqdm(
+            as_completed(futures), total=len(futures), desc="councils", disable=progress is None
+        ):
             code = futures[fut]
             try:
                 done[code] = fut.result()[1]
@@ -160,7 +189,10 @@ def run_all(
     index = Path(out) / "index.html"
     index.write_text(_index_html(done, failed), encoding="utf-8")
     if failed and progress:
-        progress(f"{len(failed)} council(s) failed: " + "; ".join(f"{k}: {v[:120]}" for k, v in failed.items()))
+        progress(
+            f"{len(failed)} council(s) failed: "
+            + "; ".join(f"{k}: {v[:120]}" for k, v in failed.items())
+        )
     return index
 
 
@@ -170,8 +202,12 @@ def _index_html(done: dict[str, str], failed: dict[str, str]) -> str:
     for code in sorted(done, key=lambda c: reg.loc[c, "name"] if c in reg.index else c):
         name = html.escape(str(reg.loc[code, "name"])) if code in reg.index else code
         region = html.escape(str(reg.loc[code, "region"])) if code in reg.index else ""
-        rows.append(f'<tr><td><a href="{code}/report.html">{name}</a></td><td>{code}</td><td>{region}</td></tr>')
-    fails = "".join(f"<li>{html.escape(c)}: {html.escape(m)}</li>" for c, m in sorted(failed.items()))
+        rows.append(
+            f'<tr><td><a href="{code}/report.html">{name}</a></td><td>{code}</td><td>{region}</td></tr>'
+        )
+    fails = "".join(
+        f"<li>{html.escape(c)}: {html.escape(m)}</li>" for c, m in sorted(failed.items())
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>asc-evidence: council reports</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:2px 12px}</style></head><body>"

@@ -1,0 +1,369 @@
+"""The headline indicators a council is judged on, assembled from the processed tables.
+
+Each indicator is a long table with one row per council (and England, regions where published) and
+period: ``indicator, council_code, council_name, level, period, numerator, denominator, value, unit,
+flag``. ``flag`` says when a figure is approximate (e.g. a numerator derived as rate x population, or an
+interpolated population) so the report can say so. Declared polarity says which direction is better.
+
+Assumptions (also in the README):
+
+* Delayed transfers per 100,000 adults follow ASCOF 2C from 2015-16: the average number of delayed beds
+  per day (delayed days / days in the period) per 100,000 people aged 18+. The count is treated as
+  Poisson for intervals and funnels; delayed days cluster by patient, which the overdispersion adjustment
+  absorbs. 2019-20 uses the 11 months to February 2020 (Jan-Feb 2020 from a third-party aggregate).
+* 18+ population: ONS mid-2014 and mid-2018 to mid-2022 estimates for the year a financial year starts;
+  2011-2013 use mid-2014 and 2015-2017 are interpolated linearly between mid-2014 and mid-2018, flagged.
+* ASCOF admissions (2A) publish numerators only for 2020-21 here; other years' numerators are
+  approximated as rate x ONS population / 100,000 and flagged.
+* ASCOF 1C proportions publish their denominators only for 2020-21; other years use the council's 2020-21
+  denominator, flagged.
+* Fee rates: 2008-09 to 2013-14 the unit cost of independent-sector care (price paid, PSS-EX1);
+  2020-21 and 2021-22 the ASC-FR average rate paid to external providers. The series break is flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from asc_evidence.build import load
+
+ENGLAND = "E92000001"
+COLS = [
+    "indicator",
+    "council_code",
+    "council_name",
+    "level",
+    "period",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "flag",
+]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """What an indicator measures and which way is better."""
+
+    key: str
+    title: str
+    unit: str
+    polarity: str  # "lower" | "higher" | "neutral" (which direction is better)
+    kind: str  # "rate" | "proportion" | "price"
+    multiplier: float
+    source: str
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        Indicator(
+            "delayed_social_care",
+            "Delayed transfers of care attributable to social care",
+            "per 100,000 adults (18+) per day",
+            "lower",
+            "rate",
+            1e5,
+            "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
+        ),
+        Indicator(
+            "delayed_both",
+            "Delayed transfers of care attributable to both NHS and social care",
+            "per 100,000 adults (18+) per day",
+            "lower",
+            "rate",
+            1e5,
+            "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
+        ),
+        Indicator(
+            "admissions_65",
+            "Permanent admissions to residential and nursing care, 65+ (ASCOF 2A(2))",
+            "per 100,000 aged 65+",
+            "lower",
+            "rate",
+            1e5,
+            "NHS England ASCOF; ONS mid-year estimates",
+        ),
+        Indicator(
+            "admissions_18_64",
+            "Permanent admissions to residential and nursing care, 18-64 (ASCOF 2A(1))",
+            "per 100,000 aged 18-64",
+            "lower",
+            "rate",
+            1e5,
+            "NHS England ASCOF; ONS mid-year estimates",
+        ),
+        Indicator(
+            "direct_payments",
+            "Service users receiving direct payments (ASCOF 1C(2A))",
+            "%",
+            "higher",
+            "proportion",
+            100.0,
+            "NHS England ASCOF",
+        ),
+        Indicator(
+            "self_directed_support",
+            "Service users receiving self-directed support (ASCOF 1C(1A))",
+            "%",
+            "higher",
+            "proportion",
+            100.0,
+            "NHS England ASCOF",
+        ),
+        Indicator(
+            "fee_home_care_hour",
+            "Home care fee paid to independent/external providers",
+            "GBP per hour",
+            "neutral",
+            "price",
+            1.0,
+            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+        ),
+        Indicator(
+            "fee_residential_65_week",
+            "Residential care fee, 65+, independent/external providers",
+            "GBP per week",
+            "neutral",
+            "price",
+            1.0,
+            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+        ),
+        Indicator(
+            "fee_nursing_65_week",
+            "Nursing care fee, 65+, independent/external providers",
+            "GBP per week",
+            "neutral",
+            "price",
+            1.0,
+            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+        ),
+    )
+}
+
+
+def _add_flag(flag: pd.Series, note: str | pd.Series, where: pd.Series | bool = True) -> pd.Series:
+    add = pd.Series(note, index=flag.index) if isinstance(note, str) else note
+    joined = flag.where(flag == "", flag + "; ") + add
+    return flag.where(~pd.Series(where, index=flag.index), joined)
+
+
+@cache
+def population(age_band: str) -> pd.DataFrame:
+    """Council population for ``age_band`` by mid-year 2011..2022 with an approximation flag.
+
+    Columns ``council_code, year, population, pop_flag``. Sources: mid-2014 (delayed-transfers
+    folder) and mid-2018..mid-2022 estimates; 2011-2013 take mid-2014; 2015-2017 are interpolated.
+    """
+    frames = []
+    for table in ("population_2014", "population_mye"):
+        df = load(table)
+        df = df[(df["age_band"] == age_band) & (df["sex"] == "persons")]
+        frames.append(df[["council_code", "period", "value"]])
+    pop = pd.concat(frames)
+    pop["year"] = pop["period"].astype(int)
+    wide = pop.pivot_table(index="council_code", columns="year", values="value", aggfunc="first")
+    out = []
+    for year in range(2011, 2023):
+        if year in wide.columns:
+            s, flag = wide[year], ""
+        elif year < 2014 and 2014 in wide.columns:
+            s, flag = wide[2014], f"approximation: population for mid-{year} taken as mid-2014"
+        elif 2014 in wide.columns and 2018 in wide.columns:
+            w = (year - 2014) / 4
+            s, flag = (
+                (1 - w) * wide[2014] + w * wide[2018],
+                f"approximation: mid-{year} population interpolated (mid-2014, mid-2018)",
+            )
+        else:
+            continue
+        out.append(
+            pd.DataFrame(
+                {
+                    "council_code": s.index,
+                    "year": year,
+                    "population": s.to_numpy(),
+                    "pop_flag": flag,
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True).dropna(subset=["population"])
+
+
+def _names() -> pd.Series:
+    from asc_evidence.councils import register
+
+    reg = register().set_index("code")["name"]
+    return reg
+
+
+def _finish(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    ind = INDICATORS[key]
+    df = df.copy()
+    df["indicator"] = key
+    df["unit"] = ind.unit
+    if "council_name" not in df:
+        df["council_name"] = df["council_code"].map(_names())
+    df["council_name"] = df["council_name"].fillna(df["council_code"])
+    if "level" not in df:
+        df["level"] = np.where(df["council_code"] == ENGLAND, "england", "council")
+    df["flag"] = df["flag"].fillna("").astype(str)
+    return df[COLS].sort_values(["period", "council_code"]).reset_index(drop=True)
+
+
+def _financial_year(month: pd.Series) -> pd.Series:
+    y = month.str[:4].astype(int)
+    m = month.str[5:7].astype(int)
+    start = np.where(m >= 4, y, y - 1)
+    return pd.Series([f"{s}-{str(s + 1)[2:]}" for s in start], index=month.index)
+
+
+def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
+    """ASCOF-2C-style rate from monthly delayed days: average delayed beds per day per 100,000 adults.
+
+    ``responsible``: ``social_care`` or ``both``. Numerator = delayed days / days covered (the average
+    number of delayed patients on a day); denominator = 18+ population.
+    """
+    key = {"social_care": "delayed_social_care", "both": "delayed_both"}[responsible]
+    dt = load("dtoc_monthly")
+    dt = dt[dt["measure"] == f"dtoc_days_{responsible}"].copy()
+    dt["fy"] = _financial_year(dt["period"])
+    dt["days_in_month"] = pd.to_datetime(dt["period"] + "-01").dt.days_in_month
+    dt["third_party"] = dt["flag"].str.contains("third-party", regex=False)
+    g = dt.groupby(["council_code", "fy"], as_index=False).agg(
+        days=("value", lambda s: s.sum(min_count=1)),
+        covered=("days_in_month", "sum"),
+        months=("period", "nunique"),
+        missing=("value", lambda s: int(s.isna().sum())),
+        third_party=("third_party", "any"),
+        level=("level", "first"),
+    )
+    g["year"] = g["fy"].str[:4].astype(int)
+    pop = population("18+")
+    g = g.merge(pop, on=["council_code", "year"], how="left")
+    g["numerator"] = g["days"] / g["covered"]
+    g["denominator"] = g["population"]
+    g["value"] = g["numerator"] / g["denominator"] * 1e5
+    flag = g["pop_flag"].fillna("")
+    flag = _add_flag(flag, "no 18+ population for this code", g["population"].isna())
+    flag = _add_flag(flag, g["months"].astype(str) + " months", g["months"] < 12)
+    flag = _add_flag(flag, "includes Jan-Feb 2020 third-party aggregate", g["third_party"])
+    flag = _add_flag(flag, "some months missing", g["missing"] > 0)
+    g["flag"] = flag
+    g["period"] = g["fy"]
+    return _finish(g, key)
+
+
+def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
+    a = load("ascof")
+    a = a[(a["measure"] == measure) & (a["sex"] == "persons") & (a["level"] != "region")]
+    a = a[a["age_band"].isin(["all", "Total"])].copy()
+    a["flag"] = a["flag"].fillna("")
+    a["year"] = a["period"].str[:4].astype(int)
+    ind = INDICATORS[key]
+    if ind.kind == "rate" and age_band:
+        pop = population(age_band).copy()
+        pop["year_used"] = pop["year"]
+        latest = pop["year"].max()
+        a["pop_year"] = a["year"].clip(upper=latest)
+        a = a.merge(
+            pop.rename(columns={"year": "pop_year"}), on=["council_code", "pop_year"], how="left"
+        )
+        need = a["numerator"].isna() & a["value"].notna() & a["population"].notna()
+        a.loc[need, "denominator"] = a.loc[need, "population"]
+        a.loc[need, "numerator"] = a.loc[need, "value"] * a.loc[need, "population"] / 1e5
+        note = "approximation: numerator = published rate x ONS population / 100,000"
+        a["flag"] = _add_flag(
+            a["flag"].where(
+                ~need, a["flag"].str.replace("numerator not published", "").str.strip("; ")
+            ),
+            note,
+            need,
+        )
+        later = need & (a["year"] > latest)
+        a["flag"] = _add_flag(a["flag"], f"population mid-{latest} used", later)
+        a["flag"] = _add_flag(
+            a["flag"], a["pop_flag"].fillna(""), need & (a["pop_flag"].fillna("") != "")
+        )
+    elif ind.kind == "proportion":
+        exact = a[a["denominator"].notna()][["council_code", "denominator", "period"]]
+        base = exact.sort_values("period").groupby("council_code")["denominator"].last()
+        need = a["denominator"].isna() & a["value"].notna() & a["council_code"].isin(base.index)
+        a.loc[need, "denominator"] = a.loc[need, "council_code"].map(base)
+        a.loc[need, "numerator"] = a.loc[need, "value"] / 100 * a.loc[need, "denominator"]
+        a["flag"] = _add_flag(
+            a["flag"].where(~need, ""),
+            "approximation: denominator from 2020-21, numerator = % x denominator",
+            need,
+        )
+    return _finish(a, key)
+
+
+def admissions(age: str = "65+") -> pd.DataFrame:
+    """ASCOF 2A(2) (65+) or 2A(1) (18-64): permanent admissions per 100,000 population."""
+    if age == "65+":
+        return _ascof("ascof_2A2", "admissions_65", "65+")
+    return _ascof("ascof_2A1", "admissions_18_64", "18-64")
+
+
+def direct_payments() -> pd.DataFrame:
+    """ASCOF 1C(2A): proportion of service users receiving direct payments."""
+    return _ascof("ascof_1C2A", "direct_payments", None)
+
+
+def self_directed_support() -> pd.DataFrame:
+    """ASCOF 1C(1A): proportion of service users receiving self-directed support."""
+    return _ascof("ascof_1C1A", "self_directed_support", None)
+
+
+FEE_MEASURES = {
+    "fee_home_care_hour": ("fee_home_care_hour_independent", "fee_home_care_hour_external"),
+    "fee_residential_65_week": (
+        "fee_residential_65_week_independent",
+        "fee_residential_65_week_external",
+    ),
+    "fee_nursing_65_week": ("fee_nursing_65_week_independent", "fee_nursing_65_week_external"),
+}
+
+
+def fee_rates(key: str = "fee_home_care_hour") -> pd.DataFrame:
+    """Price paid per hour / week: PSS-EX1 independent-sector unit cost, then ASC-FR external rate."""
+    old, new = FEE_MEASURES[key]
+    parts = []
+    for table, measure, note in (
+        ("unit_costs", old, "PSS-EX1 independent-sector unit cost (price paid)"),
+        ("ascfr_2021_22", new, "ASC-FR average rate paid to external providers"),
+    ):
+        df = load(table)
+        df = df[(df["measure"] == measure) & (df["level"] != "region")].copy()
+        df = df[df["age_band"].isin(["all", "65+", "18+"])]
+        df["flag"] = _add_flag(df["flag"].fillna(""), note)
+        parts.append(df)
+    return _finish(pd.concat(parts, ignore_index=True), key)
+
+
+BUILDERS = {
+    "delayed_social_care": lambda: delayed_transfers("social_care"),
+    "delayed_both": lambda: delayed_transfers("both"),
+    "admissions_65": lambda: admissions("65+"),
+    "admissions_18_64": lambda: admissions("18-64"),
+    "direct_payments": direct_payments,
+    "self_directed_support": self_directed_support,
+    "fee_home_care_hour": lambda: fee_rates("fee_home_care_hour"),
+    "fee_residential_65_week": lambda: fee_rates("fee_residential_65_week"),
+    "fee_nursing_65_week": lambda: fee_rates("fee_nursing_65_week"),
+}
+
+
+@cache
+def get(key: str) -> pd.DataFrame:
+    """One indicator's long table (cached per process)."""
+    if key not in BUILDERS:
+        msg = f"Unknown indicator {key!r}; choose from {sorted(BUILDERS)}"
+        raise KeyError(msg)
+    return BUILDERS[key]()
