@@ -1,0 +1,213 @@
+"""Display-ready comparisons for the notebooks: the council against neighbours, region and England.
+
+Each function takes an indicator key (see :data:`asc_evidence.indicators.INDICATORS`) and returns a
+tidy, rounded, deterministically sorted table or a captioned figure, so notebooks only call and show.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from asc_evidence import charts, indicators
+from asc_evidence.councils import register
+from asc_evidence.indicators import ENGLAND, INDICATORS
+from asc_evidence.stats import funnel as funnel_mod
+from asc_evidence.stats import spc, trends
+from asc_evidence.stats.intervals import proportion_ci, rate_ci
+from asc_evidence.verdict import Verdict
+
+
+def _council_rows(key: str, period: str) -> pd.DataFrame:
+    t = indicators.get(key)
+    t = t[(t["period"] == period) & (t["level"] == "council")]
+    return t.drop_duplicates("council_code").set_index("council_code")
+
+
+def _with_ci(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    ind = INDICATORS[key]
+    out = df.copy()
+    ok = out["numerator"].notna() & out["denominator"].gt(0)
+    out["lower95"] = np.nan
+    out["upper95"] = np.nan
+    if ind.kind == "proportion" and ok.any():
+        ci = proportion_ci(out.loc[ok, "numerator"].round(), out.loc[ok, "denominator"].round(), confidence=0.95)
+        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = np.asarray(ci.lower) * 100, np.asarray(ci.upper) * 100
+    elif ind.kind == "rate" and ok.any():
+        ci = rate_ci(out.loc[ok, "numerator"], out.loc[ok, "denominator"], multiplier=ind.multiplier, confidence=0.95)
+        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = np.asarray(ci.lower), np.asarray(ci.upper)
+    return out
+
+
+def comparison_table(key: str, council: str, neighbours: tuple[str, ...], period: str) -> pd.DataFrame:
+    """The council, each neighbour, the neighbours' combined value, the region median and England."""
+    ind = INDICATORS[key]
+    rows = _council_rows(key, period)
+    reg = register().set_index("code")
+    region = reg.loc[council, "region"]
+    same_region = [c for c in rows.index if c in reg.index and reg.loc[c, "region"] == region]
+    members = [c for c in (council, *neighbours) if c in rows.index]
+    table = _with_ci(rows.loc[members], key)
+    table["role"] = ["council" if c == council else "neighbour" for c in members]
+    extra = []
+    nb = rows.loc[[c for c in neighbours if c in rows.index]]
+    if ind.kind == "price":
+        extra.append(("Neighbours (median)", "neighbours", nb["value"].median()))
+    else:
+        nbu = nb.dropna(subset=["numerator", "denominator"])
+        pooled = nbu["numerator"].sum() / nbu["denominator"].sum() * ind.multiplier if len(nbu) else np.nan
+        extra.append(("Neighbours (combined)", "neighbours", pooled))
+    extra.append((f"{region} (median of councils)", "region", rows.loc[same_region, "value"].median()))
+    eng = indicators.get(key)
+    eng = eng[(eng["period"] == period) & (eng["council_code"] == ENGLAND)]["value"]
+    extra.append(("England", "england", float(eng.iloc[0]) if len(eng) else rows["value"].median()))
+    summary = pd.DataFrame([{"council_name": n, "role": r, "value": v} for n, r, v in extra])
+    out = pd.concat([table.reset_index()[["council_name", "role", "value", "lower95", "upper95", "flag"]], summary],
+                    ignore_index=True)
+    out["flag"] = out["flag"].fillna("")
+    out = out.rename(columns={"council_name": "area", "value": ind.unit})
+    return out.round(1 if ind.kind != "price" else 2)
+
+
+def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
+    """Per period: the council, its neighbours (combined or median) and England, long format."""
+    ind = INDICATORS[key]
+    t = indicators.get(key)
+    name = register().set_index("code").loc[council, "name"]
+    parts = []
+    mine = t[t["council_code"] == council][["period", "value"]].assign(series=name)
+    parts.append(mine)
+    nb = t[t["council_code"].isin(neighbours)]
+    if ind.kind == "price":
+        g = nb.groupby("period")["value"].median().rename("value").reset_index()
+        parts.append(g.assign(series="Neighbours (median)"))
+    else:
+        nbu = nb.dropna(subset=["numerator", "denominator"])
+        g = nbu.groupby("period")[["numerator", "denominator"]].sum()
+        g = (g["numerator"] / g["denominator"] * ind.multiplier).rename("value").reset_index()
+        parts.append(g.assign(series="Neighbours (combined)"))
+    parts.append(t[t["council_code"] == ENGLAND][["period", "value"]].assign(series="England"))
+    out = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
+    return out.sort_values(["series", "period"]).reset_index(drop=True)
+
+
+def trend_summary(key: str, council: str, neighbours: tuple[str, ...], periods: list[str] | None = None) -> pd.DataFrame:
+    """Is it getting better? Annual change of the council's series and whether its gap to England narrows.
+
+    Uses the Poisson/binomial GLM of :func:`asc_evidence.stats.trends.trend_test` on counts where
+    every year has published counts, else the least-squares slope on published values
+    (:func:`~asc_evidence.stats.trends.value_trend`); the gap is tested with
+    :func:`~asc_evidence.stats.trends.gap_trend`.
+    """
+    ind = INDICATORS[key]
+    frame = trend_frame(key, council, neighbours)
+    if periods:
+        frame = frame[frame["period"].isin(periods)]
+    name = register().set_index("code").loc[council, "name"]
+    series = frame[frame["series"] == name].set_index("period")["value"]
+    t = indicators.get(key)
+    mine = t[(t["council_code"] == council) & t["value"].notna()]
+    if periods:
+        mine = mine[mine["period"].isin(periods)]
+    rows = []
+    if len(series) >= 3:
+        exact = (ind.kind != "price" and mine["numerator"].notna().all()
+                 and not mine["flag"].str.contains("approximation: numerator|approximation: denominator").any())
+        if exact:
+            r = trends.trend_test(mine["period"], mine["numerator"], mine["denominator"], kind=ind.kind)
+        else:
+            r = trends.value_trend(series.index, series.to_numpy())
+        rows.append({"what": f"{name}: change per year", "estimate": r.annual_change, "lower95": r.lower,
+                     "upper95": r.upper, "verdict": r.direction, "method": r.method})
+        for comp in ("England", "Neighbours (combined)", "Neighbours (median)"):
+            other = frame[frame["series"] == comp].set_index("period")["value"]
+            if len(other) >= 3:
+                g = trends.gap_trend(series, other)
+                rows.append({"what": f"gap to {comp}: change per year", "estimate": g.slope, "lower95": g.lower,
+                             "upper95": g.upper, "verdict": g.verdict,
+                             "method": f"least-squares slope of the gap ({g.scale}) on year"})
+    out = pd.DataFrame(rows, columns=["what", "estimate", "lower95", "upper95", "verdict", "method"])
+    return out.round(2)
+
+
+def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure:
+    """Funnel plot of every council for the verdict's period, council and neighbours labelled."""
+    ind = INDICATORS[v.indicator]
+    res = v.funnel
+    assert res is not None, "funnel plots are for rates and proportions"
+    table = res.table
+    fig, ax = plt.subplots(figsize=(9, 6))
+    codes = table["council_code"]
+    funnel_mod.plot_funnel(
+        ax, res, highlight=codes.eq(v.council_code).to_numpy(), labels="council_name",
+        title=f"{ind.title}, {v.period}", xlabel=_denominator_label(ind.unit), ylabel=ind.unit,
+    )
+    nb = table[codes.isin(neighbours)]
+    ax.scatter(nb["denominator"], nb["value"], s=30, color=charts.NEIGHBOUR, zorder=3, label="Neighbours")
+    for row in nb.itertuples():
+        ax.annotate(row.council_name, (row.denominator, row.value), fontsize=7, color=charts.NEIGHBOUR,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.legend(fontsize=8, loc="upper right")
+    charts.caption(fig, f"{source}; limits around England's value, adjusted for overdispersion "
+                        f"(Spiegelhalter 2005; phi = {res.phi:.2f})", v.period)
+    fig.tight_layout()
+    return fig
+
+
+def _denominator_label(unit: str) -> str:
+    if unit.startswith("per 100,000 "):
+        return "Population " + unit.removeprefix("per 100,000 ").removesuffix(" per day")
+    return "Service users in scope (denominator)"
+
+
+def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
+    """Monthly delayed beds per day per 100,000 adults for the council (index 'YYYY-MM')."""
+    from asc_evidence.build import load
+
+    dt = load("dtoc_monthly")
+    dt = dt[(dt["council_code"] == council) & (dt["measure"] == f"dtoc_days_{responsible}")].copy()
+    dt = dt.dropna(subset=["value"]).sort_values("period")
+    days = pd.to_datetime(dt["period"] + "-01").dt.days_in_month.to_numpy()
+    year = dt["period"].str[:4].astype(int) - (dt["period"].str[5:7].astype(int) < 4)
+    pop = indicators.population("18+")
+    pop = pop[pop["council_code"] == council].set_index("year")["population"]
+    rate = dt["value"].to_numpy() / days / year.map(pop).to_numpy() * 1e5
+    return pd.Series(rate, index=dt["period"].to_numpy(), name="delayed beds per day per 100,000 adults").dropna()
+
+
+def spc_figure(council: str, responsible: str = "social_care", baseline: int | None = 24) -> tuple[pd.DataFrame, plt.Figure]:
+    """XmR chart of the monthly delayed-transfer rate, limits from the first ``baseline`` months."""
+    s = monthly_delays(council, responsible)
+    res = spc.xmr(s, polarity="lower", baseline=baseline)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    name = register().set_index("code").loc[council, "name"]
+    spc.plot_spc(ax, res, title=f"{name}: delayed transfers attributable to {responsible.replace('_', ' ')}, monthly (XmR chart)",
+                 ylabel="Delayed beds per day per 100,000 adults")
+    ax.set_xlabel("Month")
+    step = max(1, len(s) // 12)
+    ax.set_xticks(range(0, len(s), step))
+    ax.set_xticklabels(list(s.index[::step]), rotation=45)
+    charts.caption(fig, "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party aggregate); "
+                        f"ONS mid-year estimates. Limits from the first {baseline} months (Making Data Count)",
+                   f"{s.index[0]} to {s.index[-1]}")
+    fig.tight_layout()
+    return res, fig
+
+
+def spc_summary(res: pd.DataFrame) -> pd.DataFrame:
+    """Counts of special-cause points by kind, for a small table under the SPC chart."""
+    kinds = res["variation"].value_counts().rename_axis("variation").reset_index(name="months")
+    return kinds.sort_values("variation").reset_index(drop=True)
+
+
+def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """Headline table of verdicts, one row per indicator."""
+    rows = [{
+        "indicator": v.title, "period": v.period, "value": v.value, "England": v.england,
+        "neighbours": v.neighbours_value, "rank (1 = highest)": f"{v.rank_all} of {v.n_all}",
+        "funnel (99.8%, adjusted)": v.funnel998, "unit": v.unit,
+        "approximate": "yes" if v.approximate else "",
+    } for v in verdicts]
+    return pd.DataFrame(rows).round(1)
