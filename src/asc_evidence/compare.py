@@ -211,3 +211,43 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
         "approximate": "yes" if v.approximate else "",
     } for v in verdicts]
     return pd.DataFrame(rows).round(1)
+
+
+def period_for(key: str, council: str, year: str | None) -> str:
+    """``year`` if the indicator has a value for the council then, else its latest period."""
+    from asc_evidence.verdict import latest_period
+
+    t = indicators.get(key)
+    have = t[(t["council_code"] == council) & t["value"].notna()]["period"]
+    if year and year in set(have):
+        return year
+    return latest_period(t, council)
+
+
+def fees_vs_costs(council: str) -> pd.DataFrame:
+    """Price paid to external providers against the council's own in-house unit cost and, for 2022,
+    its Fair Cost of Care median (where extracted), by period. Wide table, rounded to pence."""
+    from asc_evidence.build import load
+
+    parts = []
+    for table in ("unit_costs", "ascfr_2021_22", "fair_cost_of_care_2022"):
+        df = load(table)
+        parts.append(df[(df["council_code"] == council) & df["value"].notna()])
+    df = pd.concat(parts, ignore_index=True)
+    keep = {
+        "fee_home_care_hour_independent": "home care £/hour: paid to independent sector",
+        "fee_home_care_hour_external": "home care £/hour: paid to external providers",
+        "unit_cost_home_care_hour_own": "home care £/hour: in-house unit cost",
+        "fee_residential_65_week_independent": "residential 65+ £/week: paid to others",
+        "fee_residential_65_week_external": "residential 65+ £/week: paid to external providers",
+        "unit_cost_residential_65_week_own": "residential 65+ £/week: in-house unit cost",
+    }
+    fcoc = df[df["measure"].str.startswith("fcoc_")]
+    df = df[df["measure"].isin(keep)]
+    wide = df.pivot_table(index="period", columns="measure", values="value", aggfunc="first")
+    wide = wide.rename(columns=keep)
+    if len(fcoc):
+        extra = fcoc.pivot_table(index="period", columns="measure", values="value", aggfunc="first")
+        extra.columns = [f"Fair Cost of Care median: {c.removeprefix('fcoc_').replace('_', ' ')}" for c in extra.columns]
+        wide = wide.join(extra, how="outer")
+    return wide.sort_index().round(2)

@@ -152,15 +152,23 @@ def benchmark(
     rank_all, n_all = _rank(councils_["value"], council_code)
     rank_nb, n_nb = _rank(councils_.loc[[council_code, *nb], "value"], council_code)
 
+    newest = str(table.loc[table["value"].notna(), "period"].max())
+    gap_note = ""
+    if newest > period:
+        later = table[(table["council_code"] == council_code) & (table["period"] == newest)]
+        why = later["flag"].iloc[0].split(";")[0] if len(later) else "no row"
+        gap_note = f" No {newest} figure for this council ({why}), so {period} is shown."
     if ind.kind == "price":
         england = (
             float(eng_rows["value"].iloc[0])
             if len(eng_rows)
             else float(councils_["value"].median())
         )
-        return _price_verdict(
+        v = _price_verdict(
             ind, row, council_code, period, england, nb_vals, rank_all, n_all, rank_nb, n_nb
         )
+        v.sentence += gap_note
+        return v
 
     usable = councils_.dropna(subset=["numerator", "denominator"])
     usable = usable[usable["denominator"] > 0]
@@ -223,9 +231,10 @@ def benchmark(
     )
     if len(nbu):
         sentence += (
-            f" Its {len(nbu)} neighbours together: {fmt.format(nb_value)}; it ranks {rank_nb} of "
+            f" Its {len(nbu)} neighbours with figures, taken together: {fmt.format(nb_value)}; it ranks {rank_nb} of "
             f"{n_nb} among them and {rank_all} of {n_all} councils (1 = highest)."
         )
+    sentence += gap_note
     if approx:
         sentence += " The numerator or denominator is approximated (see flags), so treat the interval as indicative."
     return Verdict(

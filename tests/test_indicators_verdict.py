@@ -1,0 +1,137 @@
+"""Headline indicators and verdicts, on hand-made tables and against published ASCOF values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asc_evidence import indicators, tidy, verdict
+
+
+def _tidy(rows: list[dict], source: str) -> pd.DataFrame:
+    return tidy.make_tidy(pd.DataFrame(rows), source=source)
+
+
+@pytest.fixture
+def fake_tables(monkeypatch: pytest.MonkeyPatch):
+    """Two councils, one financial year of delayed days, and their 18+ populations."""
+    months = [f"2018-{m:02d}" for m in range(4, 13)] + [f"2019-{m:02d}" for m in range(1, 4)]
+    dt = []
+    for p in months:
+        dt.append({"council_code": "E06000030", "period": p, "measure": "dtoc_days_social_care", "value": 365.0 / 12 * 2})
+        dt.append({"council_code": "E06000031", "period": p, "measure": "dtoc_days_social_care", "value": 365.0 / 12})
+    pop14 = [{"council_code": c, "period": "2014", "age_band": "18+", "value": v}
+             for c, v in (("E06000030", 100_000.0), ("E06000031", 50_000.0))]
+    mye = [{"council_code": c, "period": "2018", "age_band": "18+", "value": v}
+           for c, v in (("E06000030", 200_000.0), ("E06000031", 100_000.0))]
+    tables = {
+        "dtoc_monthly": _tidy(dt, "delayed_transfers"),
+        "population_2014": _tidy(pop14, "ons_mye_2014"),
+        "population_mye": _tidy(mye, "ons_mye"),
+    }
+    monkeypatch.setattr(indicators, "load", lambda name: tables[name])
+    indicators.population.cache_clear()
+    indicators.get.cache_clear()
+    yield tables
+    indicators.population.cache_clear()
+    indicators.get.cache_clear()
+
+
+def test_delayed_transfer_rate_is_days_per_day_per_100k(fake_tables) -> None:
+    out = indicators.delayed_transfers("social_care").set_index("council_code")
+    # 730 delayed days over 365 days = 2 delayed beds a day; 2 / 200,000 adults x 100,000 = 1.0
+    assert out.loc["E06000030", "numerator"] == pytest.approx(2.0)
+    assert out.loc["E06000030", "denominator"] == 200_000
+    assert out.loc["E06000030", "value"] == pytest.approx(1.0)
+    assert out.loc["E06000031", "value"] == pytest.approx(1.0)  # 1 bed a day per 100,000 adults
+    assert out.loc["E06000030", "period"] == "2018-19"
+    assert out.loc["E06000030", "flag"] == ""  # 12 months, mid-2018 population: nothing approximate
+
+
+def test_population_interpolation_is_flagged(fake_tables) -> None:
+    pop = indicators.population("18+").set_index(["council_code", "year"])
+    # mid-2016 halfway between mid-2014 (100,000) and mid-2018 (200,000)
+    assert pop.loc[("E06000030", 2016), "population"] == pytest.approx(150_000)
+    assert "interpolated" in pop.loc[("E06000030", 2016), "pop_flag"]
+    assert pop.loc[("E06000030", 2012), "population"] == 100_000
+    assert "mid-2014" in pop.loc[("E06000030", 2012), "pop_flag"]
+
+
+def _indicator_table(values: dict[str, tuple[float, float]], england: float, key: str) -> pd.DataFrame:
+    rows = [{"indicator": key, "council_code": c, "council_name": c, "level": "council", "period": "2020-21",
+             "numerator": x, "denominator": n, "value": x / n * 1e5, "unit": "per 100,000", "flag": ""}
+            for c, (x, n) in values.items()]
+    rows.append({"indicator": key, "council_code": "E92000001", "council_name": "England", "level": "england",
+                 "period": "2020-21", "numerator": np.nan, "denominator": np.nan, "value": england,
+                 "unit": "per 100,000", "flag": ""})
+    return pd.DataFrame(rows)
+
+
+def _councils(n: int) -> list[str]:
+    return [f"E06{i:06d}" for i in range(1, n + 1)]
+
+
+def test_verdict_significantly_worse_when_far_above_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(40)
+    rng = np.random.default_rng(1)
+    values = {c: (float(rng.poisson(500)), 100_000.0) for c in codes}  # all near 500 per 100,000
+    values[codes[0]] = (1500.0, 100_000.0)  # three times England
+    table = _indicator_table(values, 500.0, "admissions_65")
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.funnel998 == "above"
+    assert v.value == pytest.approx(1500.0)
+    assert v.rank_all == 1
+    assert v.n_all == 40
+    assert "Significantly higher than England (beyond the 99.8% control limit" in v.sentence
+    assert v.sentence.count("worse") == 1  # lower is better for admissions
+    # exact Poisson 95% interval for 1500 events (Garwood 1936: chi2(0.025; 2x)/2, chi2(0.975; 2x+2)/2)
+    # = 1425.04 to 1577.88 per 100,000 (normal approximation would give 1424.1 to 1575.9)
+    assert v.lower95 == pytest.approx(1425.04, abs=0.01)
+    assert v.upper95 == pytest.approx(1577.88, abs=0.01)
+
+
+def test_verdict_never_overstates_a_small_difference(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(40)
+    values = {c: (500.0 + (i % 7 - 3) * 40, 100_000.0) for i, c in enumerate(codes)}
+    values[codes[0]] = (540.0, 100_000.0)
+    table = _indicator_table(values, 500.0, "admissions_65")
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.funnel998 == "within"
+    assert "within what chance and normal variation between councils would produce" in v.sentence
+    assert "significantly" not in v.sentence
+    assert "worse" not in v.sentence
+
+
+def test_price_verdict_uses_neighbour_median_and_no_significance(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(6)
+    fees = [20.0, 15.0, 16.0, 17.0, 18.0, 30.0]
+    rows = [{"indicator": "fee_home_care_hour", "council_code": c, "council_name": c, "level": "council",
+             "period": "2021-22", "numerator": np.nan, "denominator": np.nan, "value": f,
+             "unit": "GBP per hour", "flag": ""} for c, f in zip(codes, fees, strict=True)]
+    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    v = verdict.benchmark("fee_home_care_hour", codes[0], "2021-22", tuple(codes[1:5]))
+    # neighbours 15, 16, 17, 18: median 16.50; council pays 3.50 (21%) more
+    assert v.neighbours_value == pytest.approx(16.5)
+    assert "£3.50 (21%) above the median of its 4 neighbours (£16.50)" in v.sentence
+    assert "outside the range paid by the middle half" in v.sentence  # IQR 15.75 to 17.25
+    assert "no significance test" in v.sentence
+    assert v.rank_all == 2  # only 30.00 is higher
+
+
+def test_dtoc_rate_reproduces_published_ascof_2c2(mirror) -> None:
+    """ASCOF 2C(2) = social-care delayed days / days / 18+ population x 100,000 (from 2015-16).
+
+    Published values (ascof trend_data.csv, PROVENANCE spot checks): Swindon 2017-18 4.4,
+    2018-19 0.9; England 2017-18 4.3, 2018-19 3.1.
+    """
+    from asc_evidence.build import build
+
+    build(only=["dtoc_monthly", "population_2014", "population_mye"])
+    indicators.get.cache_clear()
+    indicators.population.cache_clear()
+    t = indicators.get("delayed_social_care").set_index(["council_code", "period"])["value"]
+    assert t[("E06000030", "2017-18")] == pytest.approx(4.4, abs=0.15)
+    assert t[("E06000030", "2018-19")] == pytest.approx(0.9, abs=0.1)
