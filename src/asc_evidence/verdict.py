@@ -318,3 +318,49 @@ def _price_verdict(
         sentence,
         None,
     )
+
+
+HEADLINE = (
+    "delayed_social_care",
+    "admissions_65",
+    "admissions_18_64",
+    "direct_payments",
+    "fee_home_care_hour",
+    "fee_residential_65_week",
+    "fee_nursing_65_week",
+)
+
+
+def headline(council_code: str, neighbours: tuple[str, ...], year: str | None = None) -> list[Verdict]:
+    """Verdicts on the headline indicators, each for ``year`` if published, else its latest period.
+
+    An indicator with no value at all for the council is left out (its absence is reported by
+    :func:`missing_headline`).
+    """
+    from asc_evidence.compare import period_for
+
+    out = []
+    for key in HEADLINE:
+        try:
+            out.append(benchmark(key, council_code, period_for(key, council_code, year), neighbours))
+        except LookupError:
+            continue
+    return out
+
+
+def missing_headline(council_code: str, verdicts: list[Verdict]) -> list[str]:
+    """Titles of headline indicators with no value for the council (e.g. councils created in 2023)."""
+    have = {v.indicator for v in verdicts}
+    return [INDICATORS[k].title for k in HEADLINE if k not in have]
+
+
+@cache
+def stability_summary(n: int = 15) -> pd.DataFrame:
+    """How stable are the neighbour sets? Median Jaccard overlap with the default set, per variant
+    (each variable dropped in turn; equal weights). See :func:`~asc_evidence.stats.neighbours.neighbour_stability`."""
+    from asc_evidence.build import load
+    from asc_evidence.stats.neighbours import DEFAULT_WEIGHTS, neighbour_stability
+
+    profile = load("council_profile").set_index("council_code")[list(DEFAULT_WEIGHTS)].dropna()
+    _, summary = neighbour_stability(profile, n=n)
+    return summary.round(2)
