@@ -36,7 +36,7 @@ report-all: data
 
 test: data
 	$(BIN)/python -m pytest -n 2 tests
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks -p no:randomly
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts notebooks
