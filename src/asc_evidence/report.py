@@ -66,10 +66,13 @@ def split_notebook(nb, out_dir: Path) -> list[Path]:
     """Write the executed cells of each source notebook back to its own file in ``out_dir``."""
     import nbformat
 
+    current = nb.cells[0].metadata.get("asc_source", "report.ipynb") if nb.cells else "report.ipynb"
+    for cell in nb.cells:  # papermill's injected-parameters cell has no source: it belongs with its neighbour
+        current = cell.metadata.setdefault("asc_source", current)
     written = []
-    for name in dict.fromkeys(c.metadata.get("asc_source", "") for c in nb.cells):
+    for name in dict.fromkeys(c.metadata["asc_source"] for c in nb.cells):
         part = copy.deepcopy(nb)
-        part.cells = [c for c in nb.cells if c.metadata.get("asc_source") == name]
+        part.cells = [c for c in nb.cells if c.metadata["asc_source"] == name]
         path = out_dir / f"{safe_name(Path(name).stem)}.ipynb"
         nbformat.write(part, path)
         written.append(path)
