@@ -19,6 +19,12 @@ from asc_evidence.stats.intervals import proportion_ci, rate_ci
 from asc_evidence.verdict import Verdict
 
 
+def for_display(df: pd.DataFrame, index: str | None = None) -> pd.DataFrame:
+    """Presentation copy: ``index`` column as the index, missing cells blank (never 'NaN' or 0)."""
+    out = df.set_index(index) if index else df
+    return out.astype(object).where(out.notna(), "")
+
+
 def _council_rows(key: str, period: str) -> pd.DataFrame:
     t = indicators.get(key)
     t = t[(t["period"] == period) & (t["level"] == "council")]
@@ -32,15 +38,27 @@ def _with_ci(df: pd.DataFrame, key: str) -> pd.DataFrame:
     out["lower95"] = np.nan
     out["upper95"] = np.nan
     if ind.kind == "proportion" and ok.any():
-        ci = proportion_ci(out.loc[ok, "numerator"].round(), out.loc[ok, "denominator"].round(), confidence=0.95)
-        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = np.asarray(ci.lower) * 100, np.asarray(ci.upper) * 100
+        ci = proportion_ci(
+            out.loc[ok, "numerator"].round(), out.loc[ok, "denominator"].round(), confidence=0.95
+        )
+        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = (
+            np.asarray(ci.lower) * 100,
+            np.asarray(ci.upper) * 100,
+        )
     elif ind.kind == "rate" and ok.any():
-        ci = rate_ci(out.loc[ok, "numerator"], out.loc[ok, "denominator"], multiplier=ind.multiplier, confidence=0.95)
+        ci = rate_ci(
+            out.loc[ok, "numerator"],
+            out.loc[ok, "denominator"],
+            multiplier=ind.multiplier,
+            confidence=0.95,
+        )
         out.loc[ok, "lower95"], out.loc[ok, "upper95"] = np.asarray(ci.lower), np.asarray(ci.upper)
     return out
 
 
-def comparison_table(key: str, council: str, neighbours: tuple[str, ...], period: str) -> pd.DataFrame:
+def comparison_table(
+    key: str, council: str, neighbours: tuple[str, ...], period: str
+) -> pd.DataFrame:
     """The council, each neighbour, the neighbours' combined value, the region median and England."""
     ind = INDICATORS[key]
     rows = _council_rows(key, period)
@@ -56,18 +74,31 @@ def comparison_table(key: str, council: str, neighbours: tuple[str, ...], period
         extra.append(("Neighbours (median)", "neighbours", nb["value"].median()))
     else:
         nbu = nb.dropna(subset=["numerator", "denominator"])
-        pooled = nbu["numerator"].sum() / nbu["denominator"].sum() * ind.multiplier if len(nbu) else np.nan
+        pooled = (
+            nbu["numerator"].sum() / nbu["denominator"].sum() * ind.multiplier
+            if len(nbu)
+            else np.nan
+        )
         extra.append(("Neighbours (combined)", "neighbours", pooled))
-    extra.append((f"{region} (median of councils)", "region", rows.loc[same_region, "value"].median()))
+    extra.append(
+        (f"{region} (median of councils)", "region", rows.loc[same_region, "value"].median())
+    )
     eng = indicators.get(key)
     eng = eng[(eng["period"] == period) & (eng["council_code"] == ENGLAND)]["value"]
     extra.append(("England", "england", float(eng.iloc[0]) if len(eng) else rows["value"].median()))
     summary = pd.DataFrame([{"council_name": n, "role": r, "value": v} for n, r, v in extra])
-    out = pd.concat([table.reset_index()[["council_name", "role", "value", "lower95", "upper95", "flag"]], summary],
-                    ignore_index=True)
+    out = pd.concat(
+        [
+            table.reset_index()[["council_name", "role", "value", "lower95", "upper95", "flag"]],
+            summary,
+        ],
+        ignore_index=True,
+    )
     out["flag"] = out["flag"].fillna("")
+    if ind.kind == "price":
+        out = out.drop(columns=["lower95", "upper95"])
     out = out.rename(columns={"council_name": "area", "value": ind.unit})
-    return out.round(1 if ind.kind != "price" else 2)
+    return for_display(out.round(1 if ind.kind != "price" else 2), "area")
 
 
 def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
@@ -92,7 +123,9 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     return out.sort_values(["series", "period"]).reset_index(drop=True)
 
 
-def trend_summary(key: str, council: str, neighbours: tuple[str, ...], periods: list[str] | None = None) -> pd.DataFrame:
+def trend_summary(
+    key: str, council: str, neighbours: tuple[str, ...], periods: list[str] | None = None
+) -> pd.DataFrame:
     """Is it getting better? Annual change of the council's series and whether its gap to England narrows.
 
     Uses the Poisson/binomial GLM of :func:`asc_evidence.stats.trends.trend_test` on counts where
@@ -112,23 +145,47 @@ def trend_summary(key: str, council: str, neighbours: tuple[str, ...], periods: 
         mine = mine[mine["period"].isin(periods)]
     rows = []
     if len(series) >= 3:
-        exact = (ind.kind != "price" and mine["numerator"].notna().all()
-                 and not mine["flag"].str.contains("approximation: numerator|approximation: denominator").any())
+        exact = (
+            ind.kind != "price"
+            and mine["numerator"].notna().all()
+            and not mine["flag"]
+            .str.contains("approximation: numerator|approximation: denominator")
+            .any()
+        )
         if exact:
-            r = trends.trend_test(mine["period"], mine["numerator"], mine["denominator"], kind=ind.kind)
+            r = trends.trend_test(
+                mine["period"], mine["numerator"], mine["denominator"], kind=ind.kind
+            )
         else:
             r = trends.value_trend(series.index, series.to_numpy())
-        rows.append({"what": f"{name}: change per year", "estimate": r.annual_change, "lower95": r.lower,
-                     "upper95": r.upper, "verdict": r.direction, "method": r.method})
+        rows.append(
+            {
+                "what": f"{name}: change per year",
+                "estimate": r.annual_change,
+                "lower95": r.lower,
+                "upper95": r.upper,
+                "verdict": r.direction,
+                "method": r.method,
+            }
+        )
         for comp in ("England", "Neighbours (combined)", "Neighbours (median)"):
             other = frame[frame["series"] == comp].set_index("period")["value"]
             if len(other) >= 3:
                 g = trends.gap_trend(series, other)
-                rows.append({"what": f"gap to {comp}: change per year", "estimate": g.slope, "lower95": g.lower,
-                             "upper95": g.upper, "verdict": g.verdict,
-                             "method": f"least-squares slope of the gap ({g.scale}) on year"})
-    out = pd.DataFrame(rows, columns=["what", "estimate", "lower95", "upper95", "verdict", "method"])
-    return out.round(2)
+                rows.append(
+                    {
+                        "what": f"gap to {comp}: change per year",
+                        "estimate": g.slope,
+                        "lower95": g.lower,
+                        "upper95": g.upper,
+                        "verdict": g.verdict,
+                        "method": f"least-squares slope of the gap ({g.scale}) on year",
+                    }
+                )
+    out = pd.DataFrame(
+        rows, columns=["what", "estimate", "lower95", "upper95", "verdict", "method"]
+    )
+    return for_display(out.round(3), "what")
 
 
 def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure:
@@ -140,18 +197,35 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
     fig, ax = plt.subplots(figsize=(9, 6))
     codes = table["council_code"]
     funnel_mod.plot_funnel(
-        ax, res, highlight=codes.eq(v.council_code).to_numpy(), labels="council_name",
-        title=f"{ind.title}, {v.period}", xlabel=_denominator_label(ind.unit), ylabel=ind.unit,
+        ax,
+        res,
+        highlight=codes.eq(v.council_code).to_numpy(),
+        labels="council_name",
+        title=f"{ind.title}, {v.period}",
+        xlabel=_denominator_label(ind.unit),
+        ylabel=ind.unit,
     )
     nb = table[codes.isin(neighbours)]
-    ax.scatter(nb["denominator"], nb["value"], s=30, color=charts.NEIGHBOUR, zorder=3, label="Neighbours")
+    ax.scatter(
+        nb["denominator"], nb["value"], s=30, color=charts.NEIGHBOUR, zorder=3, label="Neighbours"
+    )
     for row in nb.itertuples():
-        ax.annotate(row.council_name, (row.denominator, row.value), fontsize=7, color=charts.NEIGHBOUR,
-                    xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            row.council_name,
+            (row.denominator, row.value),
+            fontsize=7,
+            color=charts.NEIGHBOUR,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     ax.set_xscale("log")
     ax.legend(fontsize=8, loc="upper right")
-    charts.caption(fig, f"{source}; limits around England's value, adjusted for overdispersion "
-                        f"(Spiegelhalter 2005; phi = {res.phi:.2f})", v.period)
+    charts.caption(
+        fig,
+        f"{source}; limits around England's value, adjusted for overdispersion "
+        f"(Spiegelhalter 2005; phi = {res.phi:.2f})",
+        v.period,
+    )
     fig.tight_layout()
     return fig
 
@@ -174,24 +248,35 @@ def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
     pop = indicators.population("18+")
     pop = pop[pop["council_code"] == council].set_index("year")["population"]
     rate = dt["value"].to_numpy() / days / year.map(pop).to_numpy() * 1e5
-    return pd.Series(rate, index=dt["period"].to_numpy(), name="delayed beds per day per 100,000 adults").dropna()
+    return pd.Series(
+        rate, index=dt["period"].to_numpy(), name="delayed beds per day per 100,000 adults"
+    ).dropna()
 
 
-def spc_figure(council: str, responsible: str = "social_care", baseline: int | None = 24) -> tuple[pd.DataFrame, plt.Figure]:
+def spc_figure(
+    council: str, responsible: str = "social_care", baseline: int | None = 24
+) -> tuple[pd.DataFrame, plt.Figure]:
     """XmR chart of the monthly delayed-transfer rate, limits from the first ``baseline`` months."""
     s = monthly_delays(council, responsible)
     res = spc.xmr(s, polarity="lower", baseline=baseline)
     fig, ax = plt.subplots(figsize=(11, 5))
     name = register().set_index("code").loc[council, "name"]
-    spc.plot_spc(ax, res, title=f"{name}: delayed transfers attributable to {responsible.replace('_', ' ')}, monthly (XmR chart)",
-                 ylabel="Delayed beds per day per 100,000 adults")
+    spc.plot_spc(
+        ax,
+        res,
+        title=f"{name}: delayed transfers attributable to {responsible.replace('_', ' ')}, monthly (XmR chart)",
+        ylabel="Delayed beds per day per 100,000 adults",
+    )
     ax.set_xlabel("Month")
     step = max(1, len(s) // 12)
     ax.set_xticks(range(0, len(s), step))
     ax.set_xticklabels(list(s.index[::step]), rotation=45)
-    charts.caption(fig, "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party aggregate); "
-                        f"ONS mid-year estimates. Limits from the first {baseline} months (Making Data Count)",
-                   f"{s.index[0]} to {s.index[-1]}")
+    charts.caption(
+        fig,
+        "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party aggregate); "
+        f"ONS mid-year estimates. Limits from the first {baseline} months (Making Data Count)",
+        f"{s.index[0]} to {s.index[-1]}",
+    )
     fig.tight_layout()
     return res, fig
 
@@ -199,18 +284,26 @@ def spc_figure(council: str, responsible: str = "social_care", baseline: int | N
 def spc_summary(res: pd.DataFrame) -> pd.DataFrame:
     """Counts of special-cause points by kind, for a small table under the SPC chart."""
     kinds = res["variation"].value_counts().rename_axis("variation").reset_index(name="months")
-    return kinds.sort_values("variation").reset_index(drop=True)
+    return kinds.sort_values("variation").set_index("variation")
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
     """Headline table of verdicts, one row per indicator."""
-    rows = [{
-        "indicator": v.title, "period": v.period, "value": v.value, "England": v.england,
-        "neighbours": v.neighbours_value, "rank (1 = highest)": f"{v.rank_all} of {v.n_all}",
-        "funnel (99.8%, adjusted)": v.funnel998, "unit": v.unit,
-        "approximate": "yes" if v.approximate else "",
-    } for v in verdicts]
-    return pd.DataFrame(rows).round(1)
+    rows = [
+        {
+            "indicator": v.title,
+            "period": v.period,
+            "value": v.value,
+            "England": v.england,
+            "neighbours": v.neighbours_value,
+            "rank (1 = highest)": f"{v.rank_all} of {v.n_all}",
+            "funnel (99.8%, adjusted)": v.funnel998,
+            "unit": v.unit,
+            "approximate": "yes" if v.approximate else "",
+        }
+        for v in verdicts
+    ]
+    return for_display(pd.DataFrame(rows).round(1), "indicator")
 
 
 def period_for(key: str, council: str, year: str | None) -> str:
@@ -248,6 +341,9 @@ def fees_vs_costs(council: str) -> pd.DataFrame:
     wide = wide.rename(columns=keep)
     if len(fcoc):
         extra = fcoc.pivot_table(index="period", columns="measure", values="value", aggfunc="first")
-        extra.columns = [f"Fair Cost of Care median: {c.removeprefix('fcoc_').replace('_', ' ')}" for c in extra.columns]
+        extra.columns = [
+            f"Fair Cost of Care median: {c.removeprefix('fcoc_').replace('_', ' ')}"
+            for c in extra.columns
+        ]
         wide = wide.join(extra, how="outer")
-    return wide.sort_index().round(2)
+    return for_display(wide.sort_index().round(2))

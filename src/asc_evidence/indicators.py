@@ -335,14 +335,11 @@ def fee_rates(key: str = "fee_home_care_hour") -> pd.DataFrame:
     """Price paid per hour / week: PSS-EX1 independent-sector unit cost, then ASC-FR external rate."""
     old, new = FEE_MEASURES[key]
     parts = []
-    for table, measure, note in (
-        ("unit_costs", old, "PSS-EX1 independent-sector unit cost (price paid)"),
-        ("ascfr_2021_22", new, "ASC-FR average rate paid to external providers"),
-    ):
+    for table, measure in (("unit_costs", old), ("ascfr_2021_22", new)):
         df = load(table)
         df = df[(df["measure"] == measure) & (df["level"] != "region")].copy()
         df = df[df["age_band"].isin(["all", "65+", "18+"])]
-        df["flag"] = _add_flag(df["flag"].fillna(""), note)
+        df["flag"] = df["flag"].fillna("")
         parts.append(df)
     return _finish(pd.concat(parts, ignore_index=True), key)
 

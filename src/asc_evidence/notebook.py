@@ -34,7 +34,7 @@ class Context:
         reg = register().set_index("code")
         rows = reg.loc[list(self.neighbours), ["name", "type", "region"]].reset_index(names="code")
         rows.insert(0, "rank", range(1, len(rows) + 1))
-        return rows
+        return rows.set_index("rank")
 
 
 def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: str = "") -> Context:
@@ -45,8 +45,12 @@ def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: st
     pd.set_option("display.precision", 1)
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 90)
     c = lookup(council)
     nb = neighbour_set(c.code, int(neighbours), str(neighbour_file or ""))
-    source = (f"user-supplied list ({neighbour_file})" if neighbour_file else
-              f"asc-evidence statistical neighbours model ({int(neighbours)} nearest)")
+    source = (
+        f"user-supplied list ({neighbour_file})"
+        if neighbour_file
+        else f"asc-evidence statistical neighbours model ({int(neighbours)} nearest)"
+    )
     return Context(council=c, neighbours=nb, neighbour_source=source, year=year or None)

@@ -291,6 +291,12 @@ def _price_verdict(
             f" That is {where} the range paid by the middle half of its neighbours "
             f"({money.format(q1)} to {money.format(q3)})."
         )
+    basis = (
+        "unit cost of care bought from the independent sector (PSS-EX1)"
+        if period <= "2014-15"
+        else "average rate paid to external providers (ASC-FR)"
+    )
+    sentence += f" Basis: {basis}."
     sentence += f" It ranks {rank_all} of {n_all} councils (1 = highest). Fees are prices, not samples: no significance test applies."
     return Verdict(
         ind.key,
@@ -331,7 +337,9 @@ HEADLINE = (
 )
 
 
-def headline(council_code: str, neighbours: tuple[str, ...], year: str | None = None) -> list[Verdict]:
+def headline(
+    council_code: str, neighbours: tuple[str, ...], year: str | None = None
+) -> list[Verdict]:
     """Verdicts on the headline indicators, each for ``year`` if published, else its latest period.
 
     An indicator with no value at all for the council is left out (its absence is reported by
@@ -342,7 +350,9 @@ def headline(council_code: str, neighbours: tuple[str, ...], year: str | None = 
     out = []
     for key in HEADLINE:
         try:
-            out.append(benchmark(key, council_code, period_for(key, council_code, year), neighbours))
+            out.append(
+                benchmark(key, council_code, period_for(key, council_code, year), neighbours)
+            )
         except LookupError:
             continue
     return out
