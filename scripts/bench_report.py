@@ -36,13 +36,26 @@ def main() -> None:
         "print(time.perf_counter()-t)"
     )
     t0 = time.perf_counter()
-    out = subprocess.run([py, "-c", load], check=True, capture_output=True, text=True).stdout.strip()
-    print(f"{'load processed tables + build 9 indicators':45s} {float(out):8.1f} s (process total {time.perf_counter() - t0:.1f} s)")
+    out = subprocess.run(
+        [py, "-c", load], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"{'load processed tables + build 9 indicators':45s} {float(out):8.1f} s (process total {time.perf_counter() - t0:.1f} s)"
+    )
     timed("data build (warm: all inputs unchanged)", [exe, "data", "build"])
-    timed(f"report {args.council} (first run)", [exe, "report", "--council", args.council, "--out", args.out])
-    timed(f"report {args.council} (second run)", [exe, "report", "--council", args.council, "--out", args.out])
+    timed(
+        f"report {args.council} (first run)",
+        [exe, "report", "--council", args.council, "--out", args.out],
+    )
+    timed(
+        f"report {args.council} (second run)",
+        [exe, "report", "--council", args.council, "--out", args.out],
+    )
     if args.all:
-        n = timed("report --all (2 workers)", [exe, "report", "--all", "--workers", "2", "--out", args.out])
+        n = timed(
+            "report --all (2 workers)",
+            [exe, "report", "--all", "--workers", "2", "--out", args.out],
+        )
         print(f"  = {n / 153:.1f} s per council")
 
 

@@ -19,12 +19,30 @@ def fake_tables(monkeypatch: pytest.MonkeyPatch):
     months = [f"2018-{m:02d}" for m in range(4, 13)] + [f"2019-{m:02d}" for m in range(1, 4)]
     dt = []
     for p in months:
-        dt.append({"council_code": "E06000030", "period": p, "measure": "dtoc_days_social_care", "value": 365.0 / 12 * 2})
-        dt.append({"council_code": "E06000031", "period": p, "measure": "dtoc_days_social_care", "value": 365.0 / 12})
-    pop14 = [{"council_code": c, "period": "2014", "age_band": "18+", "value": v}
-             for c, v in (("E06000030", 100_000.0), ("E06000031", 50_000.0))]
-    mye = [{"council_code": c, "period": "2018", "age_band": "18+", "value": v}
-           for c, v in (("E06000030", 200_000.0), ("E06000031", 100_000.0))]
+        dt.append(
+            {
+                "council_code": "E06000030",
+                "period": p,
+                "measure": "dtoc_days_social_care",
+                "value": 365.0 / 12 * 2,
+            }
+        )
+        dt.append(
+            {
+                "council_code": "E06000031",
+                "period": p,
+                "measure": "dtoc_days_social_care",
+                "value": 365.0 / 12,
+            }
+        )
+    pop14 = [
+        {"council_code": c, "period": "2014", "age_band": "18+", "value": v}
+        for c, v in (("E06000030", 100_000.0), ("E06000031", 50_000.0))
+    ]
+    mye = [
+        {"council_code": c, "period": "2018", "age_band": "18+", "value": v}
+        for c, v in (("E06000030", 200_000.0), ("E06000031", 100_000.0))
+    ]
     tables = {
         "dtoc_monthly": _tidy(dt, "delayed_transfers"),
         "population_2014": _tidy(pop14, "ons_mye_2014"),
@@ -58,13 +76,38 @@ def test_population_interpolation_is_flagged(fake_tables) -> None:
     assert "mid-2014" in pop.loc[("E06000030", 2012), "pop_flag"]
 
 
-def _indicator_table(values: dict[str, tuple[float, float]], england: float, key: str) -> pd.DataFrame:
-    rows = [{"indicator": key, "council_code": c, "council_name": c, "level": "council", "period": "2020-21",
-             "numerator": x, "denominator": n, "value": x / n * 1e5, "unit": "per 100,000", "flag": ""}
-            for c, (x, n) in values.items()]
-    rows.append({"indicator": key, "council_code": "E92000001", "council_name": "England", "level": "england",
-                 "period": "2020-21", "numerator": np.nan, "denominator": np.nan, "value": england,
-                 "unit": "per 100,000", "flag": ""})
+def _indicator_table(
+    values: dict[str, tuple[float, float]], england: float, key: str
+) -> pd.DataFrame:
+    rows = [
+        {
+            "indicator": key,
+            "council_code": c,
+            "council_name": c,
+            "level": "council",
+            "period": "2020-21",
+            "numerator": x,
+            "denominator": n,
+            "value": x / n * 1e5,
+            "unit": "per 100,000",
+            "flag": "",
+        }
+        for c, (x, n) in values.items()
+    ]
+    rows.append(
+        {
+            "indicator": key,
+            "council_code": "E92000001",
+            "council_name": "England",
+            "level": "england",
+            "period": "2020-21",
+            "numerator": np.nan,
+            "denominator": np.nan,
+            "value": england,
+            "unit": "per 100,000",
+            "flag": "",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -72,7 +115,9 @@ def _councils(n: int) -> list[str]:
     return [f"E06{i:06d}" for i in range(1, n + 1)]
 
 
-def test_verdict_significantly_worse_when_far_above_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verdict_significantly_worse_when_far_above_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     codes = _councils(40)
     rng = np.random.default_rng(1)
     values = {c: (float(rng.poisson(500)), 100_000.0) for c in codes}  # all near 500 per 100,000
@@ -105,12 +150,26 @@ def test_verdict_never_overstates_a_small_difference(monkeypatch: pytest.MonkeyP
     assert "worse" not in v.sentence
 
 
-def test_price_verdict_uses_neighbour_median_and_no_significance(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_price_verdict_uses_neighbour_median_and_no_significance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     codes = _councils(6)
     fees = [20.0, 15.0, 16.0, 17.0, 18.0, 30.0]
-    rows = [{"indicator": "fee_home_care_hour", "council_code": c, "council_name": c, "level": "council",
-             "period": "2021-22", "numerator": np.nan, "denominator": np.nan, "value": f,
-             "unit": "GBP per hour", "flag": ""} for c, f in zip(codes, fees, strict=True)]
+    rows = [
+        {
+            "indicator": "fee_home_care_hour",
+            "council_code": c,
+            "council_name": c,
+            "level": "council",
+            "period": "2021-22",
+            "numerator": np.nan,
+            "denominator": np.nan,
+            "value": f,
+            "unit": "GBP per hour",
+            "flag": "",
+        }
+        for c, f in zip(codes, fees, strict=True)
+    ]
     monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
     v = verdict.benchmark("fee_home_care_hour", codes[0], "2021-22", tuple(codes[1:5]))
     # neighbours 15, 16, 17, 18: median 16.50; council pays 3.50 (21%) more

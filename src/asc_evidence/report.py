@@ -67,7 +67,9 @@ def split_notebook(nb, out_dir: Path) -> list[Path]:
     import nbformat
 
     current = nb.cells[0].metadata.get("asc_source", "report.ipynb") if nb.cells else "report.ipynb"
-    for cell in nb.cells:  # papermill's injected-parameters cell has no source: it belongs with its neighbour
+    for cell in (
+        nb.cells
+    ):  # papermill's injected-parameters cell has no source: it belongs with its neighbour
         current = cell.metadata.setdefault("asc_source", current)
     written = []
     for name in dict.fromkeys(c.metadata["asc_source"] for c in nb.cells):
