@@ -37,10 +37,22 @@ class Context:
         return rows.set_index("rank")
 
 
+def _inline_figures() -> None:
+    """Inside a Jupyter kernel, draw figures inline (papermill kernels do not always default to it)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # not in IPython: nothing to do
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
+
+
 def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: str = "") -> Context:
     """Validate the parameters and set deterministic display options; returns the :class:`Context`."""
     from asc_evidence.verdict import neighbour_set
 
+    _inline_figures()
     charts.setup()
     pd.set_option("display.precision", 1)
     pd.set_option("display.max_rows", 60)
