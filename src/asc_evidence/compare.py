@@ -170,7 +170,7 @@ def trend_summary(
         )
         for comp in ("England", "Neighbours (combined)", "Neighbours (median)"):
             other = frame[frame["series"] == comp].set_index("period")["value"]
-            if len(other) >= 3:
+            if len(series.index.intersection(other.index)) >= 3:
                 g = trends.gap_trend(series, other)
                 rows.append(
                     {
@@ -188,11 +188,12 @@ def trend_summary(
     return for_display(out.round(3), "what")
 
 
-def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure:
+def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure | None:
     """Funnel plot of every council for the verdict's period, council and neighbours labelled."""
     ind = INDICATORS[v.indicator]
     res = v.funnel
-    assert res is not None, "funnel plots are for rates and proportions"
+    if res is None:
+        return None
     table = res.table
     fig, ax = plt.subplots(figsize=(9, 6))
     codes = table["council_code"]
@@ -255,9 +256,11 @@ def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
 
 def spc_figure(
     council: str, responsible: str = "social_care", baseline: int | None = 24
-) -> tuple[pd.DataFrame, plt.Figure]:
+) -> tuple[pd.DataFrame, plt.Figure | None]:
     """XmR chart of the monthly delayed-transfer rate, limits from the first ``baseline`` months."""
     s = monthly_delays(council, responsible)
+    if len(s) < 12:  # e.g. councils created after the collection ended in 2020
+        return pd.DataFrame(columns=["variation"]), None
     res = spc.xmr(s, polarity="lower", baseline=baseline)
     fig, ax = plt.subplots(figsize=(11, 5))
     name = register().set_index("code").loc[council, "name"]
@@ -283,6 +286,8 @@ def spc_figure(
 
 def spc_summary(res: pd.DataFrame) -> pd.DataFrame:
     """Counts of special-cause points by kind, for a small table under the SPC chart."""
+    if res.empty:
+        return pd.DataFrame({"months": []}, index=pd.Index([], name="variation"))
     kinds = res["variation"].value_counts().rename_axis("variation").reset_index(name="months")
     return kinds.sort_values("variation").set_index("variation")
 
@@ -314,6 +319,8 @@ def period_for(key: str, council: str, year: str | None) -> str:
     have = t[(t["council_code"] == council) & t["value"].notna()]["period"]
     if year and year in set(have):
         return year
+    if have.empty:  # no figure at all for this council: show the latest period for the others
+        return str(t.loc[t["value"].notna(), "period"].max())
     return latest_period(t, council)
 
 

@@ -129,30 +129,67 @@ def run_council(
         log_output=False,
         kernel_name="python3",
     )
-    split_notebook(executed, target)
-    path = target / "report.html"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(
-        to_html(executed, f"{council.name}: adult social care benchmarking"), encoding="utf-8"
-    )
-    tmp.replace(path)
+    path = _write_outputs(executed, council, target)
     if progress:
         progress(f"{council.name}: wrote {path}")
     return path
 
 
-def _run_one(
-    code: str, out: str, year: str | None, neighbours: int, neighbour_file: str | None
-) -> tuple[str, str]:
-    c = lookup(code)
-    path = run_council(
-        c,
-        out=Path(out),
-        year=year,
-        neighbours=neighbours,
-        neighbour_file=Path(neighbour_file) if neighbour_file else None,
+def _write_outputs(executed, council: Council, target: Path) -> Path:
+    """Executed per-question notebooks and the self-contained HTML page (atomic write)."""
+    split_notebook(executed, target)
+    path = target / "report.html"
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    html_text = to_html(executed, f"{council.name}: adult social care benchmarking")
+    tmp.write_text(html_text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _run_chunk(
+    codes: list[str], out: str, year: str | None, neighbours: int, neighbour_file: str | None
+) -> list[tuple[str, str, str]]:
+    """Reports for several councils in ONE kernel, so imports and data loads happen once per chunk.
+
+    Each council gets a fresh namespace (``%reset -f``) and papermill's parameter injection;
+    package-level caches (processed tables, indicators, neighbours) stay warm. Returns
+    ``(code, html path or '', error or '')`` per council; one failure does not stop the rest.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from papermill.parameterize import parameterize_notebook
+
+    folder = notebooks_dir()
+    merged = merge_notebooks([folder / n for n in NOTEBOOKS])
+    client = NotebookClient(
+        copy.deepcopy(merged),
+        kernel_name="python3",
+        timeout=900,
+        resources={"metadata": {"path": str(folder)}},
     )
-    return code, str(path)
+    results = []
+    with client.setup_kernel():
+        for code in codes:
+            council = lookup(code)
+            params = {
+                "council": council.code,
+                "year": year or "",
+                "neighbours": int(neighbours),
+                "neighbour_file": neighbour_file or "",
+            }
+            nb = parameterize_notebook(copy.deepcopy(merged), params)
+            client.nb = nb
+            try:
+                client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+                target = Path(out) / safe_name(council.code)
+                target.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, target / "report.ipynb")
+                results.append((code, str(_write_outputs(nb, council, target)), ""))
+            except Exception as exc:  # one council's failure must not stop the others
+                results.append((code, "", f"{type(exc).__name__}: {str(exc)[-300:]}"))
+    return results
 
 
 def run_all(
@@ -164,33 +201,29 @@ def run_all(
     workers: int = 2,
     codes: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    chunk_size: int = 16,
 ) -> Path:
-    """Reports for every current council (or ``codes``) in parallel worker processes, plus an index page."""
+    """Reports for every current council (or ``codes``) in parallel worker processes, plus an index.
+
+    Councils are run in chunks of ``chunk_size`` per kernel (see :func:`_run_chunk`).
+    """
     from tqdm import tqdm
 
     todo = codes or current()["code"].tolist()
+    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     done: dict[str, str] = {}
     failed: dict[str, str] = {}
+    nb_file = str(neighbour_file) if neighbour_file else None
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(
-                _run_one,
-                c,
-                str(out),
-                year,
-                neighbours,
-                str(neighbour_file) if neighbour_file else None,
-            ): c
-            for c in todo
-        }
-        for fut in tqdm(
-            as_completed(futures), total=len(futures), desc="councils", disable=progress is None
-        ):
-            code = futures[fut]
-            try:
-                done[code] = fut.result()[1]
-            except Exception as exc:  # one council's failure must not stop the others
-                failed[code] = f"{type(exc).__name__}: {exc}"
+        futures = [pool.submit(_run_chunk, c, str(out), year, neighbours, nb_file) for c in chunks]
+        with tqdm(total=len(todo), desc="councils", disable=progress is None) as bar:
+            for fut in as_completed(futures):
+                for code, html_path, error in fut.result():
+                    if error:
+                        failed[code] = error
+                    else:
+                        done[code] = html_path
+                    bar.update(1)
     index = Path(out) / "index.html"
     index.write_text(_index_html(done, failed), encoding="utf-8")
     if failed and progress:

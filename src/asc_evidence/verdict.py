@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence import indicators
-from asc_evidence.indicators import ENGLAND, INDICATORS
+from asc_evidence.indicators import ENGLAND, INDICATORS, Indicator
 from asc_evidence.stats.funnel import FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
 
@@ -143,8 +143,7 @@ def benchmark(
     ]
     councils_ = councils_.drop_duplicates("council_code").set_index("council_code")
     if council_code not in councils_.index or pd.isna(councils_.loc[council_code, "value"]):
-        msg = f"{key}: no value for {council_code} in {period}."
-        raise LookupError(msg)
+        return _no_data(ind, table, councils_, year, council_code, period)
     row = councils_.loc[council_code]
     eng_rows = year[year["council_code"] == ENGLAND]
     nb = [c for c in neighbours if c in councils_.index and c != council_code]
@@ -263,6 +262,43 @@ def benchmark(
         sentence,
         res,
     )
+
+
+def _why_missing(table: pd.DataFrame, code: str, period: str) -> str:
+    from asc_evidence.councils import BOUNDARY_CHANGES, lookup
+
+    rows = table[(table["council_code"] == code) & (table["period"] == period)]
+    if len(rows) and rows["flag"].iloc[0]:
+        return rows["flag"].iloc[0].split(";")[0]
+    council = lookup(code)
+    if council.valid_from:
+        preds = [p for ch in BOUNDARY_CHANGES if code in ch.successors for p in ch.predecessors]
+        names = ", ".join(lookup(p).name for p in preds)
+        return f"the council was created on {council.valid_from}; earlier figures are for {names}"
+    return "not published for this council"
+
+
+def _no_data(ind: Indicator, table, councils_, year, code: str, period: str) -> Verdict:
+    """A verdict that says plainly there is no figure, with the funnel of the other councils."""
+    from asc_evidence.councils import lookup
+
+    name = lookup(code).name
+    eng = year[year["council_code"] == ENGLAND]["value"]
+    england = float(eng.iloc[0]) if len(eng) else float(councils_["value"].median())
+    res = None
+    if ind.kind != "price":
+        usable = councils_.dropna(subset=["numerator", "denominator"])
+        usable = usable[usable["denominator"] > 0]
+        if len(usable) > 2:
+            res = funnel_table(usable.reset_index(), "numerator", "denominator",
+                               "proportion" if ind.kind == "proportion" else "rate",
+                               target=england, multiplier=ind.multiplier)
+    sentence = f"{name}: no {period} figure ({_why_missing(table, code, period)}). England {england:,.1f} ({ind.unit})."
+    nan = float("nan")
+    return Verdict(ind.key, ind.title, ind.unit, code, name, period, nan, nan, nan, england, nan, 0,
+                   0, int(councils_["value"].notna().sum()), 0, 0, "no figure", "no figure",
+                   float(res.phi) if res else nan, bool(res.overdispersed) if res else False,
+                   False, "", sentence, res)
 
 
 def _price_verdict(
