@@ -61,3 +61,7 @@ class DataNotBuiltError(AscEvidenceError, FileNotFoundError):
 
 class UnsafeNameError(AscEvidenceError, ValueError):
     """An output name that could escape its folder or is not a plain file name."""
+
+
+class NeighbourFileError(AscEvidenceError, ValueError):
+    """A user-supplied neighbour list that cannot be used (bad layout or unknown codes)."""

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from asc_evidence.errors import AscEvidenceError
+from asc_evidence.errors import NeighbourFileError
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "share_65plus": 3.0,
@@ -62,9 +62,6 @@ adult social care demand count most:
 DEFAULT_LOG_VARS: tuple[str, ...] = ("population_2021", "density_per_km2")
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 
-
-class NeighbourFileError(AscEvidenceError, ValueError):
-    """A user-supplied neighbour list that cannot be used (bad layout or unknown codes)."""
 
 
 def standardise(
