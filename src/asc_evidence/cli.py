@@ -83,6 +83,24 @@ def data_status(
         typer.echo("\n" + "\n".join(problems))
 
 
+@data_app.command("tables")
+def data_tables() -> None:
+    """Each processed table: rows, periods and number of councils (ONS E06/E08/E09/E10 codes)."""
+    from asc_evidence.build import load, read_manifest
+
+    manifest = read_manifest()
+    if not manifest:
+        _fail(AscEvidenceError("no processed tables yet: run `asc-evidence data build`"))
+    typer.echo(f"{'table':32s} {'rows':>9s}  {'periods':24s} councils")
+    for name in sorted(manifest):
+        df = load(name)
+        code = "council_code" if "council_code" in df else None
+        councils = df[code].astype(str).str.match(r"^E(06|08|09|10)").groupby(df[code]).any().sum() if code else 0
+        periods = sorted(df["period"].dropna().astype(str).unique()) if "period" in df else []
+        span = f"{periods[0]}..{periods[-1]} ({len(periods)})" if periods else "-"
+        typer.echo(f"{name:32s} {len(df):9,d}  {span:24s} {councils}")
+
+
 @app.command("councils")
 def councils_cmd(
     query: Annotated[

@@ -195,7 +195,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
     if res is None:
         return None
     table = res.table
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(11, 6))
     codes = table["council_code"]
     funnel_mod.plot_funnel(
         ax,
@@ -220,7 +220,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
             textcoords="offset points",
         )
     ax.set_xscale("log")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
         f"{source}; limits around England's value, adjusted for overdispersion "
