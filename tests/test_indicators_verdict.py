@@ -194,3 +194,29 @@ def test_dtoc_rate_reproduces_published_ascof_2c2(mirror) -> None:
     t = indicators.get("delayed_social_care").set_index(["council_code", "period"])["value"]
     assert t[("E06000030", "2017-18")] == pytest.approx(4.4, abs=0.15)
     assert t[("E06000030", "2018-19")] == pytest.approx(0.9, abs=0.1)
+
+
+def test_value_without_counts_is_not_called_within_normal_variation(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(30)
+    values = {c: (500.0, 100_000.0) for c in codes}
+    table = _indicator_table(values, 500.0, "admissions_65")
+    table.loc[0, ["numerator", "denominator"]] = np.nan  # value published, counts not
+    table.loc[0, "value"] = 900.0
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.value == 900.0
+    assert "cannot be tested" in v.sentence
+    assert "within what chance" not in v.sentence
+    assert "95% CI" not in v.sentence
+
+
+def test_council_without_a_figure_gets_a_plain_no_figure_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(30)
+    table = _indicator_table({c: (500.0, 100_000.0) for c in codes}, 500.0, "admissions_65")
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", "E06000063", "2020-21", tuple(codes[:15]))  # Cumberland, created 2023
+    assert np.isnan(v.value)
+    assert "no 2020-21 figure (the council was created on 2023-04-01; earlier figures are for Cumbria)" in v.sentence
+    assert verdict.missing_headline("E06000063", [v]) == [
+        indicators.INDICATORS[k].title for k in verdict.HEADLINE
+    ]

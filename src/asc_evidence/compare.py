@@ -301,7 +301,7 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
             "value": v.value,
             "England": v.england,
             "neighbours": v.neighbours_value,
-            "rank (1 = highest)": f"{v.rank_all} of {v.n_all}",
+            "rank (1 = highest)": f"{v.rank_all} of {v.n_all}" if v.rank_all else "",
             "funnel (99.8%, adjusted)": v.funnel998,
             "unit": v.unit,
             "approximate": "yes" if v.approximate else "",

@@ -206,7 +206,12 @@ def benchmark(
     approx = "approximation" in flag
     value = float(row["value"])
     direction = _direction(value, england)
-    if f998 in ("above", "below"):
+    if council_code not in ft.index:
+        status = (
+            f"{direction} England; with no published count for this council, whether the "
+            "difference is more than chance cannot be tested"
+        )
+    elif f998 in ("above", "below"):
         bw = _better_worse(direction, ind.polarity)
         status = (
             f"significantly {direction} England (beyond the 99.8% control limit after allowing for "
@@ -225,8 +230,9 @@ def benchmark(
     unit = ind.unit
     fmt = "{:,.1f}"
     sentence = (
-        f"{row['council_name']}: {fmt.format(value)} {unit} in {period} (95% CI {fmt.format(lo)} to "
-        f"{fmt.format(hi)}), England {fmt.format(england)}. {status[0].upper() + status[1:]}."
+        f"{row['council_name']}: {fmt.format(value)} {unit} in {period}"
+        + (f" (95% CI {fmt.format(lo)} to {fmt.format(hi)})" if np.isfinite(lo) else "")
+        + f", England {fmt.format(england)}. {status[0].upper() + status[1:]}."
     )
     if len(nbu):
         sentence += (
@@ -396,7 +402,7 @@ def headline(
 
 def missing_headline(council_code: str, verdicts: list[Verdict]) -> list[str]:
     """Titles of headline indicators with no value for the council (e.g. councils created in 2023)."""
-    have = {v.indicator for v in verdicts}
+    have = {v.indicator for v in verdicts if np.isfinite(v.value)}
     return [INDICATORS[k].title for k in HEADLINE if k not in have]
 
 
