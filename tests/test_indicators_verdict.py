@@ -196,7 +196,9 @@ def test_dtoc_rate_reproduces_published_ascof_2c2(mirror) -> None:
     assert t[("E06000030", "2018-19")] == pytest.approx(0.9, abs=0.1)
 
 
-def test_value_without_counts_is_not_called_within_normal_variation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_value_without_counts_is_not_called_within_normal_variation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     codes = _councils(30)
     values = {c: (500.0, 100_000.0) for c in codes}
     table = _indicator_table(values, 500.0, "admissions_65")
@@ -210,13 +212,51 @@ def test_value_without_counts_is_not_called_within_normal_variation(monkeypatch:
     assert "95% CI" not in v.sentence
 
 
-def test_council_without_a_figure_gets_a_plain_no_figure_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_council_without_a_figure_gets_a_plain_no_figure_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     codes = _councils(30)
     table = _indicator_table({c: (500.0, 100_000.0) for c in codes}, 500.0, "admissions_65")
     monkeypatch.setattr(indicators, "get", lambda key: table)
-    v = verdict.benchmark("admissions_65", "E06000063", "2020-21", tuple(codes[:15]))  # Cumberland, created 2023
+    v = verdict.benchmark(
+        "admissions_65", "E06000063", "2020-21", tuple(codes[:15])
+    )  # Cumberland, created 2023
     assert np.isnan(v.value)
-    assert "no 2020-21 figure (the council was created on 2023-04-01; earlier figures are for Cumbria)" in v.sentence
+    assert (
+        "no 2020-21 figure (the council was created on 2023-04-01; earlier figures are for Cumbria)"
+        in v.sentence
+    )
     assert verdict.missing_headline("E06000063", [v]) == [
         indicators.INDICATORS[k].title for k in verdict.HEADLINE
     ]
+
+
+def test_latest_missing_year_is_explained_but_a_chosen_year_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codes = _councils(6)
+    rows = []
+    for period, fees in (
+        ("2020-21", [20.0, 15, 16, 17, 18, 30]),
+        ("2021-22", [np.nan, 15, 16, 17, 18, 30]),
+    ):
+        for c, f in zip(codes, fees, strict=True):
+            rows.append(
+                {
+                    "indicator": "fee_home_care_hour",
+                    "council_code": c,
+                    "council_name": c,
+                    "level": "council",
+                    "period": period,
+                    "numerator": np.nan,
+                    "denominator": np.nan,
+                    "value": f,
+                    "unit": "GBP per hour",
+                    "flag": "not submitted" if np.isnan(f) else "",
+                }
+            )
+    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    v = verdict.benchmark("fee_home_care_hour", codes[0], "2020-21", tuple(codes[1:5]))
+    assert "No 2021-22 figure for this council (not submitted), so 2020-21 is shown." in v.sentence
+    w = verdict.benchmark("fee_home_care_hour", codes[1], "2020-21", tuple(codes[2:5]))
+    assert "No 2021-22 figure" not in w.sentence  # it has one; 2020-21 was asked for

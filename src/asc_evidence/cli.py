@@ -95,7 +95,11 @@ def data_tables() -> None:
     for name in sorted(manifest):
         df = load(name)
         code = "council_code" if "council_code" in df else None
-        councils = df[code].astype(str).str.match(r"^E(06|08|09|10)").groupby(df[code]).any().sum() if code else 0
+        councils = (
+            df[code].astype(str).str.match(r"^E(06|08|09|10)").groupby(df[code]).any().sum()
+            if code
+            else 0
+        )
         periods = sorted(df["period"].dropna().astype(str).unique()) if "period" in df else []
         span = f"{periods[0]}..{periods[-1]} ({len(periods)})" if periods else "-"
         typer.echo(f"{name:32s} {len(df):9,d}  {span:24s} {councils}")

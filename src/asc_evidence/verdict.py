@@ -153,9 +153,11 @@ def benchmark(
 
     newest = str(table.loc[table["value"].notna(), "period"].max())
     gap_note = ""
-    if newest > period:
-        later = table[(table["council_code"] == council_code) & (table["period"] == newest)]
-        why = later["flag"].iloc[0].split(";")[0] if len(later) else "no row"
+    later = table[(table["council_code"] == council_code) & (table["period"] == newest)]
+    if (
+        newest > period and not later["value"].notna().any()
+    ):  # not when an earlier year was asked for
+        why = later["flag"].iloc[0].split(";")[0] if len(later) else "not published"
         gap_note = f" No {newest} figure for this council ({why}), so {period} is shown."
     if ind.kind == "price":
         england = (
@@ -296,15 +298,42 @@ def _no_data(ind: Indicator, table, councils_, year, code: str, period: str) -> 
         usable = councils_.dropna(subset=["numerator", "denominator"])
         usable = usable[usable["denominator"] > 0]
         if len(usable) > 2:
-            res = funnel_table(usable.reset_index(), "numerator", "denominator",
-                               "proportion" if ind.kind == "proportion" else "rate",
-                               target=england, multiplier=ind.multiplier)
+            res = funnel_table(
+                usable.reset_index(),
+                "numerator",
+                "denominator",
+                "proportion" if ind.kind == "proportion" else "rate",
+                target=england,
+                multiplier=ind.multiplier,
+            )
     sentence = f"{name}: no {period} figure ({_why_missing(table, code, period)}). England {england:,.1f} ({ind.unit})."
     nan = float("nan")
-    return Verdict(ind.key, ind.title, ind.unit, code, name, period, nan, nan, nan, england, nan, 0,
-                   0, int(councils_["value"].notna().sum()), 0, 0, "no figure", "no figure",
-                   float(res.phi) if res else nan, bool(res.overdispersed) if res else False,
-                   False, "", sentence, res)
+    return Verdict(
+        ind.key,
+        ind.title,
+        ind.unit,
+        code,
+        name,
+        period,
+        nan,
+        nan,
+        nan,
+        england,
+        nan,
+        0,
+        0,
+        int(councils_["value"].notna().sum()),
+        0,
+        0,
+        "no figure",
+        "no figure",
+        float(res.phi) if res else nan,
+        bool(res.overdispersed) if res else False,
+        False,
+        "",
+        sentence,
+        res,
+    )
 
 
 def _price_verdict(

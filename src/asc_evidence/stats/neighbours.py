@@ -63,7 +63,6 @@ DEFAULT_LOG_VARS: tuple[str, ...] = ("population_2021", "density_per_km2")
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 
 
-
 def standardise(
     profile: pd.DataFrame,
     variables: Iterable[str],
