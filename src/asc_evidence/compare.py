@@ -239,19 +239,13 @@ def _denominator_label(unit: str) -> str:
 
 def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
     """Monthly delayed beds per day per 100,000 adults for the council (index 'YYYY-MM')."""
-    from asc_evidence.build import load
-
-    dt = load("dtoc_monthly")
-    dt = dt[(dt["council_code"] == council) & (dt["measure"] == f"dtoc_days_{responsible}")].copy()
-    dt = dt.dropna(subset=["value"]).sort_values("period")
-    days = pd.to_datetime(dt["period"] + "-01").dt.days_in_month.to_numpy()
-    year = dt["period"].str[:4].astype(int) - (dt["period"].str[5:7].astype(int) < 4)
-    pop = indicators.population("18+")
-    pop = pop[pop["council_code"] == council].set_index("year")["population"]
-    rate = dt["value"].to_numpy() / days / year.map(pop).to_numpy() * 1e5
+    dt = indicators.monthly_delays(responsible)
+    dt = dt[dt["council_code"] == council].dropna(subset=["rate"]).sort_values("period")
     return pd.Series(
-        rate, index=dt["period"].to_numpy(), name="delayed beds per day per 100,000 adults"
-    ).dropna()
+        dt["rate"].to_numpy(),
+        index=dt["period"].to_numpy(),
+        name="delayed beds per day per 100,000 adults",
+    )
 
 
 def spc_figure(

@@ -223,6 +223,24 @@ def _financial_year(month: pd.Series) -> pd.Series:
     return pd.Series([f"{s}-{str(s + 1)[2:]}" for s in start], index=month.index)
 
 
+def monthly_delays(responsible: str = "social_care") -> pd.DataFrame:
+    """Monthly delayed days with financial year, days in month, the 18+ population of the year the
+    financial year starts, and the rate ``value / days_in_month / population x 100,000``.
+
+    The one place the monthly figures meet their denominators: the annual indicator and the SPC
+    chart both start here.
+    """
+    dt = load("dtoc_monthly")
+    dt = dt[dt["measure"] == f"dtoc_days_{responsible}"].copy()
+    dt["fy"] = _financial_year(dt["period"])
+    dt["days_in_month"] = pd.to_datetime(dt["period"] + "-01").dt.days_in_month
+    dt["year"] = dt["fy"].str[:4].astype(int)
+    pop = population("18+")[["council_code", "year", "population", "pop_flag"]]
+    dt = dt.merge(pop, on=["council_code", "year"], how="left")
+    dt["rate"] = dt["value"] / dt["days_in_month"] / dt["population"] * 1e5
+    return dt
+
+
 def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     """ASCOF-2C-style rate from monthly delayed days: average delayed beds per day per 100,000 adults.
 
@@ -230,10 +248,7 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     number of delayed patients on a day); denominator = 18+ population.
     """
     key = {"social_care": "delayed_social_care", "both": "delayed_both"}[responsible]
-    dt = load("dtoc_monthly")
-    dt = dt[dt["measure"] == f"dtoc_days_{responsible}"].copy()
-    dt["fy"] = _financial_year(dt["period"])
-    dt["days_in_month"] = pd.to_datetime(dt["period"] + "-01").dt.days_in_month
+    dt = monthly_delays(responsible)
     dt["third_party"] = dt["flag"].str.contains("third-party", regex=False)
     g = dt.groupby(["council_code", "fy"], as_index=False).agg(
         days=("value", lambda s: s.sum(min_count=1)),
@@ -242,10 +257,9 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
         missing=("value", lambda s: int(s.isna().sum())),
         third_party=("third_party", "any"),
         level=("level", "first"),
+        population=("population", "first"),
+        pop_flag=("pop_flag", "first"),
     )
-    g["year"] = g["fy"].str[:4].astype(int)
-    pop = population("18+")
-    g = g.merge(pop, on=["council_code", "year"], how="left")
     g["numerator"] = g["days"] / g["covered"]
     g["denominator"] = g["population"]
     g["value"] = g["numerator"] / g["denominator"] * 1e5
