@@ -159,34 +159,18 @@ def benchmark(
     ):  # not when an earlier year was asked for
         why = later["flag"].iloc[0].split(";")[0] if len(later) else "not published"
         gap_note = f" No {newest} figure for this council ({why}), so {period} is shown."
+    usable = _usable(councils_)
+    england = _england(ind, eng_rows, councils_, usable)
     if ind.kind == "price":
-        england = (
-            float(eng_rows["value"].iloc[0])
-            if len(eng_rows)
-            else float(councils_["value"].median())
-        )
         v = _price_verdict(
             ind, row, council_code, period, england, nb_vals, rank_all, n_all, rank_nb, n_nb
         )
         v.sentence += gap_note
         return v
 
-    usable = councils_.dropna(subset=["numerator", "denominator"])
-    usable = usable[usable["denominator"] > 0]
-    if len(eng_rows) and pd.notna(eng_rows["value"].iloc[0]):
-        england = float(eng_rows["value"].iloc[0])
-    else:
-        england = float(usable["numerator"].sum() / usable["denominator"].sum() * ind.multiplier)
     kind = "proportion" if ind.kind == "proportion" else "rate"
-    res = funnel_table(
-        usable.reset_index(),
-        "numerator",
-        "denominator",
-        kind,
-        target=england,
-        multiplier=ind.multiplier,
-    )
-    ft = res.table.set_index("council_code")
+    res = _funnel(ind, usable, england)
+    ft = res.table.set_index("council_code") if res else pd.DataFrame()
     x, n = float(row["numerator"]), float(row["denominator"])
     if kind == "proportion":
         ci = proportion_ci(x, n, confidence=0.95, method="wilson")
@@ -263,12 +247,45 @@ def benchmark(
         n_nb,
         f95,
         f998,
-        float(res.phi),
-        bool(res.overdispersed),
+        float(res.phi) if res else float("nan"),
+        bool(res.overdispersed) if res else False,
         approx,
         flag,
         sentence,
         res,
+    )
+
+
+def _usable(councils_: pd.DataFrame) -> pd.DataFrame:
+    """Councils with a published (or flagged approximate) numerator and a positive denominator."""
+    usable = councils_.dropna(subset=["numerator", "denominator"])
+    return usable[usable["denominator"] > 0]
+
+
+def _england(
+    ind: Indicator, eng_rows: pd.DataFrame, councils_: pd.DataFrame, usable: pd.DataFrame
+) -> float:
+    """England's published value; else the councils' median (prices) or pooled value (counts)."""
+    published = eng_rows["value"].dropna()
+    if len(published):
+        return float(published.iloc[0])
+    if ind.kind == "price" or usable.empty:
+        return float(councils_["value"].median())
+    return float(usable["numerator"].sum() / usable["denominator"].sum() * ind.multiplier)
+
+
+def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResult | None:
+    """Funnel of all councils with counts around England (None with fewer than 3 councils)."""
+    if len(usable) < 3:
+        return None
+    kind = "proportion" if ind.kind == "proportion" else "rate"
+    return funnel_table(
+        usable.reset_index(),
+        "numerator",
+        "denominator",
+        kind,
+        target=england,
+        multiplier=ind.multiplier,
     )
 
 
@@ -291,21 +308,9 @@ def _no_data(ind: Indicator, table, councils_, year, code: str, period: str) -> 
     from asc_evidence.councils import lookup
 
     name = lookup(code).name
-    eng = year[year["council_code"] == ENGLAND]["value"]
-    england = float(eng.iloc[0]) if len(eng) else float(councils_["value"].median())
-    res = None
-    if ind.kind != "price":
-        usable = councils_.dropna(subset=["numerator", "denominator"])
-        usable = usable[usable["denominator"] > 0]
-        if len(usable) > 2:
-            res = funnel_table(
-                usable.reset_index(),
-                "numerator",
-                "denominator",
-                "proportion" if ind.kind == "proportion" else "rate",
-                target=england,
-                multiplier=ind.multiplier,
-            )
+    usable = _usable(councils_)
+    england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
+    res = None if ind.kind == "price" else _funnel(ind, usable, england)
     sentence = f"{name}: no {period} figure ({_why_missing(table, code, period)}). England {england:,.1f} ({ind.unit})."
     nan = float("nan")
     return Verdict(
