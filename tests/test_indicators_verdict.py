@@ -260,3 +260,98 @@ def test_latest_missing_year_is_explained_but_a_chosen_year_is_not(
     assert "No 2021-22 figure for this council (not submitted), so 2020-21 is shown." in v.sentence
     w = verdict.benchmark("fee_home_care_hour", codes[1], "2020-21", tuple(codes[2:5]))
     assert "No 2021-22 figure" not in w.sentence  # it has one; 2020-21 was asked for
+
+
+# --- issue 10: two honest comparisons, the right reasons -------------------------------------
+
+
+def test_fingertips_comparison_and_funnel_disagreement_is_explained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large council modestly above England: its own interval excludes England (Fingertips:
+    worse at 99.8%) but councils vary so much that the adjusted funnel calls it normal variation.
+
+    Hand check of the interval: x = 5,600 admissions in 1,000,000 people, exact Poisson 99.8%
+    limits about 5,600 -/+ 3.09 sqrt(5,600) = 5,369 to 5,831, i.e. 536.9 to 583.1 per 100,000,
+    which excludes England's 500; lower is better for admissions, so "Worse (99.8%)".
+    """
+    codes = _councils(40)
+    spread = np.linspace(300, 700, 40)  # councils differ far beyond Poisson noise
+    values = {c: (float(r) * 10, 1_000_000.0) for c, r in zip(codes, spread, strict=True)}
+    values[codes[0]] = (5_600.0, 1_000_000.0)
+    table = _indicator_table(values, 500.0, "admissions_65")
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.lower99_8 == pytest.approx(536.9, abs=0.5)
+    assert v.fingertips == "Worse (99.8%)"
+    assert v.funnel998 == "within"
+    assert "Worse (99.8%)" in v.sentence
+    assert (
+        "The two differ because the interval reflects only chance within the council" in v.sentence
+    )
+    assert "significantly" not in v.sentence
+
+
+def test_too_few_councils_is_the_reason_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(2)
+    table = _indicator_table(
+        {codes[0]: (600.0, 100_000.0), codes[1]: (400.0, 100_000.0)}, 500.0, "admissions_65"
+    )
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", (codes[1],))
+    assert "too few councils with counts in 2020-21 (2)" in v.sentence
+    assert "no published count" not in v.sentence
+    assert v.funnel is None
+
+
+def test_lower_value_with_a_zero_lower_limit_is_not_called_normal_variation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A council of 100 people with no admissions against England's 500 per 100,000: the expected
+    count is 0.5, so even the exact 99.8% lower limit is 0 and no lower value can be told apart."""
+    codes = _councils(30)
+    rng = np.random.default_rng(3)
+    values = {c: (float(rng.poisson(500)), 100_000.0) for c in codes}
+    values[codes[0]] = (0.0, 100.0)
+    table = _indicator_table(values, 500.0, "admissions_65")
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.lower_limit_zero
+    assert "cannot be distinguished from England's by this test" in v.sentence
+    assert "within what chance" not in v.sentence
+
+
+def test_year_asked_for_and_year_shown_are_both_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(6)
+    rows = []
+    for period, fees in (
+        ("2020-21", [20.0, 15, 16, 17, 18, 30]),
+        ("2021-22", [np.nan, 15, 16, 17, 18, 30]),
+    ):
+        for c, f in zip(codes, fees, strict=True):
+            rows.append({
+                "indicator": "fee_home_care_hour", "council_code": c, "council_name": c,
+                "level": "council", "period": period, "numerator": np.nan, "denominator": np.nan,
+                "value": f, "unit": "GBP per hour", "flag": "not submitted" if np.isnan(f) else "",
+            })  # fmt: skip
+    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    v = verdict.benchmark(
+        "fee_home_care_hour", codes[0], "2020-21", tuple(codes[1:5]), requested="2021-22"
+    )
+    assert (
+        "2021-22 was asked for, but there is no 2021-22 figure (not submitted), so 2020-21 is shown."
+        in v.sentence
+    )
+
+
+def test_a_year_with_few_months_gets_no_annual_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _councils(30)
+    table = _indicator_table({c: (500.0, 100_000.0) for c in codes}, 500.0, "delayed_social_care")
+    table["months"] = 12
+    table["dispersion"] = 1.0
+    table.loc[0, "months"] = 2
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("delayed_social_care", codes[0], "2020-21", tuple(codes[1:16]))
+    assert "only 2 months reported in 2020-21" in v.sentence
+    assert v.fingertips == "Not compared"
+    assert "95% CI" not in v.sentence

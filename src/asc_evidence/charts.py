@@ -86,25 +86,46 @@ def trend_lines(
     x: str = "period",
     y: str = "value",
     hue: str = "series",
+    segment: str = "definition",
 ) -> plt.Figure:
-    """One line per series (e.g. council, neighbours' median, England) over periods."""
+    """One line per series (e.g. council, neighbours' median, England) over periods.
+
+    When the frame has a ``segment`` column (the definition each period belongs to), a line is
+    never drawn across a change of definition: each definition is its own segment, and the break
+    is marked with a dotted vertical line and labelled.
+    """
     fig, ax = plt.subplots()
+    periods = sorted(series[x].astype(str).unique())
+    pos = {p: i for i, p in enumerate(periods)}
     palette = {
         name: c
         for name, c in zip(
             sorted(series[hue].unique()), sns.color_palette("Dark2", 8), strict=False
         )
     }
+    has_segments = segment in series and series[segment].nunique() > 1
     for name, grp in series.groupby(hue, sort=True):
-        ax.plot(
-            grp[x],
-            grp[y],
-            marker="o",
-            label=name,
-            color=ENGLAND if name == "England" else palette[name],
-        )
+        colour = ENGLAND if name == "England" else palette[name]
+        groups = grp.groupby(segment, sort=False) if has_segments else [(None, grp)]
+        for i, (_, part) in enumerate(groups):
+            part = part.sort_values(x)
+            ax.plot(
+                part[x].astype(str).map(pos),
+                part[y],
+                marker="o",
+                label=name if i == 0 else None,
+                color=colour,
+            )
+    if has_segments:
+        first = series.groupby(segment)[x].min().astype(str).sort_values()
+        for label, start in list(first.items())[1:]:
+            at = pos[start] - 0.5
+            ax.axvline(at, color="grey", linestyle=":", linewidth=1.2)
+            ax.text(at, 1.0, f" new definition: {label}", transform=ax.get_xaxis_transform(),
+                    fontsize=7, va="top", ha="left", color="dimgrey")  # fmt: skip
+    ax.set_xticks(range(len(periods)))
+    ax.set_xticklabels(periods, rotation=45)
     ax.set(title=title, xlabel="Financial year", ylabel=ylabel)
-    ax.tick_params(axis="x", rotation=45)
     ax.legend()
     caption(fig, source, period)
     fig.tight_layout()

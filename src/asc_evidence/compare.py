@@ -15,8 +15,9 @@ from asc_evidence.councils import register
 from asc_evidence.indicators import ENGLAND, INDICATORS
 from asc_evidence.stats import funnel as funnel_mod
 from asc_evidence.stats import spc, trends
-from asc_evidence.stats.intervals import proportion_ci, rate_ci
-from asc_evidence.verdict import Verdict
+from asc_evidence.stats.comparison import compare_with_benchmark
+from asc_evidence.verdict import Verdict, intervals, pooled_value
+from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
 
 
 def for_display(df: pd.DataFrame, index: str | None = None) -> pd.DataFrame:
@@ -31,78 +32,76 @@ def _council_rows(key: str, period: str) -> pd.DataFrame:
     return t.drop_duplicates("council_code").set_index("council_code")
 
 
-def _with_ci(df: pd.DataFrame, key: str) -> pd.DataFrame:
+def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
+    """Rows with their 95% interval and the Fingertips comparison with England (95% and 99.8%)."""
     ind = INDICATORS[key]
     out = df.copy()
-    ok = out["numerator"].notna() & out["denominator"].gt(0)
     out["lower95"] = np.nan
     out["upper95"] = np.nan
-    if ind.kind == "proportion" and ok.any():
-        ci = proportion_ci(
-            out.loc[ok, "numerator"].round(), out.loc[ok, "denominator"].round(), confidence=0.95
-        )
-        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = (
-            np.asarray(ci.lower) * 100,
-            np.asarray(ci.upper) * 100,
-        )
-    elif ind.kind == "rate" and ok.any():
-        ci = rate_ci(
-            out.loc[ok, "numerator"],
-            out.loc[ok, "denominator"],
-            multiplier=ind.multiplier,
-            confidence=0.95,
-        )
-        out.loc[ok, "lower95"], out.loc[ok, "upper95"] = np.asarray(ci.lower), np.asarray(ci.upper)
+    out["compared with England"] = "Not compared"
+    if ind.kind == "price" or out.empty:
+        return out
+    disp = out["dispersion"] if "dispersion" in out else 1.0
+    ci = intervals(ind, out["numerator"], out["denominator"], disp)
+    out["lower95"], out["upper95"] = ci[0.95]
+    if "months" in out:  # too few months for an annual figure: no interval, no comparison
+        few = out["months"].fillna(12).to_numpy() < 10
+        out.loc[few, ["lower95", "upper95"]] = np.nan
+        ci = {
+            k: (np.where(few, np.nan, lo), np.where(few, np.nan, hi)) for k, (lo, hi) in ci.items()
+        }
+    out["compared with England"] = compare_with_benchmark(
+        england, *ci[0.95], *ci[0.998], polarity=ind.polarity
+    )
     return out
+
+
+def _england_value(key: str, period: str, rows: pd.DataFrame) -> float:
+    eng = indicators.get(key)
+    eng = eng[(eng["period"] == period) & (eng["council_code"] == ENGLAND)]["value"].dropna()
+    return float(eng.iloc[0]) if len(eng) else float(rows["value"].median())
 
 
 def comparison_table(
     key: str, council: str, neighbours: tuple[str, ...], period: str
 ) -> pd.DataFrame:
-    """The council, each neighbour, the neighbours' combined value, the region median and England."""
+    """The council, each neighbour, the neighbours' combined value, the region median and England.
+
+    For counts, each council's 95% interval and the Fingertips comparison of England's value with
+    its 95% and 99.8% intervals (``compared with England``; see :mod:`asc_evidence.stats.comparison`).
+    """
     ind = INDICATORS[key]
     rows = _council_rows(key, period)
     reg = register().set_index("code")
     region = reg.loc[council, "region"]
     same_region = [c for c in rows.index if c in reg.index and reg.loc[c, "region"] == region]
     members = [c for c in (council, *neighbours) if c in rows.index]
-    table = _with_ci(rows.loc[members], key)
+    england = _england_value(key, period, rows)
+    table = _with_ci(rows.loc[members], key, england)
     table["role"] = ["council" if c == council else "neighbour" for c in members]
-    extra = []
     nb = rows.loc[[c for c in neighbours if c in rows.index]]
     if ind.kind == "price":
-        extra.append(("Neighbours (median)", "neighbours", nb["value"].median()))
+        extra = [("Neighbours (median)", "neighbours", nb["value"].median())]
     else:
-        nbu = nb.dropna(subset=["numerator", "denominator"])
-        pooled = (
-            nbu["numerator"].sum() / nbu["denominator"].sum() * ind.multiplier
-            if len(nbu)
-            else np.nan
-        )
-        extra.append(("Neighbours (combined)", "neighbours", pooled))
+        extra = [("Neighbours (combined)", "neighbours", pooled_value(nb, ind))]
     extra.append(
         (f"{region} (median of councils)", "region", rows.loc[same_region, "value"].median())
     )
-    eng = indicators.get(key)
-    eng = eng[(eng["period"] == period) & (eng["council_code"] == ENGLAND)]["value"]
-    extra.append(("England", "england", float(eng.iloc[0]) if len(eng) else rows["value"].median()))
+    extra.append(("England", "england", england))
     summary = pd.DataFrame([{"council_name": n, "role": r, "value": v} for n, r, v in extra])
-    out = pd.concat(
-        [
-            table.reset_index()[["council_name", "role", "value", "lower95", "upper95", "flag"]],
-            summary,
-        ],
-        ignore_index=True,
-    )
+    cols = ["council_name", "role", "value", "lower95", "upper95", "compared with England", "flag"]
+    out = pd.concat([table.reset_index()[cols], summary], ignore_index=True)
     out["flag"] = out["flag"].fillna("")
+    out["compared with England"] = out["compared with England"].fillna("")
     if ind.kind == "price":
-        out = out.drop(columns=["lower95", "upper95"])
+        out = out.drop(columns=["lower95", "upper95", "compared with England"])
     out = out.rename(columns={"council_name": "area", "value": ind.unit})
     return for_display(out.round(1 if ind.kind != "price" else 2), "area")
 
 
 def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
-    """Per period: the council, its neighbours (combined or median) and England, long format."""
+    """Per period: the council, its neighbours (combined or median) and England, long format, with
+    the ``definition`` each period belongs to (charts and trends never join across definitions)."""
     ind = INDICATORS[key]
     t = indicators.get(key)
     name = register().set_index("code").loc[council, "name"]
@@ -120,6 +119,7 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
         parts.append(g.assign(series="Neighbours (combined)"))
     parts.append(t[t["council_code"] == ENGLAND][["period", "value"]].assign(series="England"))
     out = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
+    out["definition"] = out["period"].map(ind.definition)
     return out.sort_values(["series", "period"]).reset_index(drop=True)
 
 
@@ -203,7 +203,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
         highlight=codes.eq(v.council_code).to_numpy(),
         labels="council_name",
         title=f"{ind.title}, {v.period}",
-        xlabel=_denominator_label(ind.unit),
+        xlabel=_denominator_label(ind),
         ylabel=ind.unit,
     )
     nb = table[codes.isin(neighbours)]
@@ -223,15 +223,17 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
-        f"{source}; limits around England's value, adjusted for overdispersion "
-        f"(Spiegelhalter 2005; phi = {res.phi:.2f})",
+        f"{source}. Model: {res.model_description(centre_label="England")} (Spiegelhalter 2005, 2012)",
         v.period,
     )
     fig.tight_layout()
     return fig
 
 
-def _denominator_label(unit: str) -> str:
+def _denominator_label(ind) -> str:
+    unit = ind.unit
+    if unit.endswith(" per day"):  # delayed transfers: delayed days over adult person-days
+        return "Adults (18+) x days in the months reported (person-days)"
     if unit.startswith("per 100,000 "):
         return "Population " + unit.removeprefix("per 100,000 ").removesuffix(" per day")
     return "Service users in scope (denominator)"
@@ -303,19 +305,6 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
         for v in verdicts
     ]
     return for_display(pd.DataFrame(rows).round(1), "indicator")
-
-
-def period_for(key: str, council: str, year: str | None) -> str:
-    """``year`` if the indicator has a value for the council then, else its latest period."""
-    from asc_evidence.verdict import latest_period
-
-    t = indicators.get(key)
-    have = t[(t["council_code"] == council) & t["value"].notna()]["period"]
-    if year and year in set(have):
-        return year
-    if have.empty:  # no figure at all for this council: show the latest period for the others
-        return str(t.loc[t["value"].notna(), "period"].max())
-    return latest_period(t, council)
 
 
 def fees_vs_costs(council: str) -> pd.DataFrame:

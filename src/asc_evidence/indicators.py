@@ -57,6 +57,13 @@ class Indicator:
     kind: str  # "rate" | "proportion" | "price"
     multiplier: float
     source: str
+    breaks: tuple[str, ...] = ()  # first period of each new definition (never joined across)
+    definitions: tuple[str, ...] = ()  # one label per definition segment (len(breaks) + 1)
+
+    def definition(self, period: str) -> str:
+        """Label of the definition a period belongs to (segments split at ``breaks``)."""
+        i = sum(period >= b for b in self.breaks)
+        return self.definitions[i] if i < len(self.definitions) else f"definition {i + 1}"
 
 
 INDICATORS: dict[str, Indicator] = {
@@ -70,6 +77,7 @@ INDICATORS: dict[str, Indicator] = {
             "rate",
             1e5,
             "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
+            definitions=("delayed days from NHS England's monthly council files",),
         ),
         Indicator(
             "delayed_both",
@@ -79,6 +87,7 @@ INDICATORS: dict[str, Indicator] = {
             "rate",
             1e5,
             "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
+            definitions=("delayed days from NHS England's monthly council files",),
         ),
         Indicator(
             "admissions_65",
@@ -88,6 +97,8 @@ INDICATORS: dict[str, Indicator] = {
             "rate",
             1e5,
             "NHS England ASCOF; ONS mid-year estimates",
+            breaks=("2024-25",),
+            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
         ),
         Indicator(
             "admissions_18_64",
@@ -97,6 +108,8 @@ INDICATORS: dict[str, Indicator] = {
             "rate",
             1e5,
             "NHS England ASCOF; ONS mid-year estimates",
+            breaks=("2024-25",),
+            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
         ),
         Indicator(
             "direct_payments",
@@ -106,6 +119,8 @@ INDICATORS: dict[str, Indicator] = {
             "proportion",
             100.0,
             "NHS England ASCOF",
+            breaks=("2024-25",),
+            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
         ),
         Indicator(
             "self_directed_support",
@@ -115,6 +130,8 @@ INDICATORS: dict[str, Indicator] = {
             "proportion",
             100.0,
             "NHS England ASCOF",
+            breaks=("2024-25",),
+            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
         ),
         Indicator(
             "fee_home_care_hour",
@@ -124,6 +141,11 @@ INDICATORS: dict[str, Indicator] = {
             "price",
             1.0,
             "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+            breaks=("2020-21",),
+            definitions=(
+                "PSS-EX1 unit cost of independent-sector care",
+                "ASC-FR average rate paid to external providers",
+            ),
         ),
         Indicator(
             "fee_residential_65_week",
@@ -133,6 +155,12 @@ INDICATORS: dict[str, Indicator] = {
             "price",
             1.0,
             "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+            breaks=("2014-15", "2020-21"),
+            definitions=(
+                "PSS-EX1 unit cost of independent-sector care",
+                "PSS-EX1 2014-15 (summed over support reasons)",
+                "ASC-FR average rate paid to external providers",
+            ),
         ),
         Indicator(
             "fee_nursing_65_week",
@@ -142,6 +170,12 @@ INDICATORS: dict[str, Indicator] = {
             "price",
             1.0,
             "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
+            breaks=("2014-15", "2020-21"),
+            definitions=(
+                "PSS-EX1 unit cost of independent-sector care",
+                "PSS-EX1 2014-15 (summed over support reasons)",
+                "ASC-FR average rate paid to external providers",
+            ),
         ),
     )
 }

@@ -1,15 +1,29 @@
 """Benchmark verdicts: how one council compares with England and its neighbours, in plain English.
 
-For counts (rates and proportions) the verdict rests on a funnel plot around England's value with the
-overdispersion adjustment of Spiegelhalter (2005) (additive random effects, 10% winsorisation), so a
-difference is called significant only when it lies beyond the 99.8% limit *after* allowing for the
-normal variation between councils. Between the 95% and 99.8% limits it is "worth watching"; inside
-the 95% limit it is "within what chance and normal variation between councils would produce".
+Two comparisons with England are made for every indicator with counts, and each sentence says which
+rule produced which verdict (they answer different questions and may disagree):
+
+1. **Funnel plot with overdispersion** (Spiegelhalter 2005; Spiegelhalter et al. 2012): every
+   council's value against England's, with control limits widened for the normal variation between
+   councils (additive random effects estimated from 10%-winsorised z-scores on a variance-stabilising
+   scale: square root for rates, arcsine for proportions; see :mod:`asc_evidence.stats.funnel`). A
+   difference is *significant* only beyond the 99.8% adjusted limit; between the 95% and 99.8% limits
+   it is "worth watching"; inside the 95% limit it is within normal variation. Where the adjusted
+   99.8% lower limit is 0 at the council's size, a lower value cannot be distinguished from England
+   by this test, and the sentence says so instead of "within normal variation".
+2. **The Fingertips comparison** (OHID): England's value against the council's own 95% and 99.8%
+   confidence intervals (Wilson for proportions, exact Poisson for rates; for delayed transfers on
+   quasi-Poisson effective counts, see :mod:`asc_evidence.stats.quasi_poisson`): "Better (99.8%)",
+   "Similar", ... by the indicator's polarity. The interval reflects chance within the council only,
+   not the variation between councils, so it flags more councils than the funnel does; when the two
+   disagree the sentence says why.
+
 Prices (fee rates) have no sampling error to test: the verdict places the council against its
 neighbours' median and interquartile range and England, without any claim of significance.
 
-Sentences never overstate: approximate numerators are named, and "better"/"worse" is said only for
-indicators with a declared polarity and only when the difference is beyond the 99.8% limit.
+Sentences never overstate: approximate numerators are named, "better"/"worse" is said only for
+indicators with a declared polarity, and a year that was asked for but has no figure is named.
+The numbers are computed first (:class:`Verdict`); :func:`sentence` then writes the words.
 """
 
 from __future__ import annotations
@@ -23,13 +37,17 @@ import pandas as pd
 
 from asc_evidence import indicators
 from asc_evidence.indicators import ENGLAND, INDICATORS, Indicator
+from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.stats.funnel import FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
+
+MIN_MONTHS = 10  # a delayed-transfer year with fewer reported months gets no verdict
+MIN_FUNNEL_UNITS = 3
 
 
 @dataclass
 class Verdict:
-    """A council's standing on one indicator in one period."""
+    """A council's standing on one indicator in one period (numbers first; ``sentence`` last)."""
 
     indicator: str
     title: str
@@ -37,23 +55,33 @@ class Verdict:
     council_code: str
     council_name: str
     period: str
-    value: float
-    lower95: float
-    upper95: float
-    england: float
-    neighbours_value: float
-    neighbours_n: int
-    rank_all: int
-    n_all: int
-    rank_neighbours: int
-    n_ranked_neighbours: int
-    funnel95: str
-    funnel998: str
-    phi: float
-    overdispersed: bool
-    approximate: bool
-    flag: str
-    sentence: str
+    requested_period: str = ""
+    value: float = np.nan
+    lower95: float = np.nan
+    upper95: float = np.nan
+    lower99_8: float = np.nan
+    upper99_8: float = np.nan
+    england: float = np.nan
+    neighbours_value: float = np.nan
+    neighbours_n: int = 0
+    neighbours_q1: float = np.nan
+    neighbours_q3: float = np.nan
+    rank_all: int = 0
+    n_all: int = 0
+    rank_neighbours: int = 0
+    n_ranked_neighbours: int = 0
+    funnel95: str = "not tested"
+    funnel998: str = "not tested"
+    lower_limit_zero: bool = False
+    fingertips: str = "Not compared"
+    phi: float = np.nan
+    tau2: float = np.nan
+    overdispersed: bool = False
+    model: str = ""
+    not_tested_reason: str = ""
+    approximate: bool = False
+    flag: str = ""
+    sentence: str = ""
     funnel: FunnelResult | None = field(default=None, repr=False)
 
     def as_row(self) -> dict[str, object]:
@@ -61,6 +89,10 @@ class Verdict:
         d = asdict(self)
         d.pop("funnel")
         return d
+
+
+# ---------------------------------------------------------------------------------------------
+# neighbours
 
 
 @cache
@@ -96,6 +128,10 @@ def neighbour_table(n: int = 15) -> pd.DataFrame:
     return nearest_neighbours(profile, n=n)
 
 
+# ---------------------------------------------------------------------------------------------
+# periods
+
+
 def latest_period(table: pd.DataFrame, council_code: str) -> str:
     """Latest period with a value for the council."""
     rows = table[(table["council_code"] == council_code) & table["value"].notna()]
@@ -105,11 +141,253 @@ def latest_period(table: pd.DataFrame, council_code: str) -> str:
     return str(rows["period"].max())
 
 
+def period_for(key: str, council: str, year: str | None) -> str:
+    """``year`` if the indicator has a value for the council then, else its latest period."""
+    t = indicators.get(key)
+    have = t[(t["council_code"] == council) & t["value"].notna()]["period"]
+    if year and year in set(have):
+        return year
+    if have.empty:  # no figure at all for this council: show the latest period for the others
+        return str(t.loc[t["value"].notna(), "period"].max())
+    return latest_period(t, council)
+
+
+# ---------------------------------------------------------------------------------------------
+# the numbers
+
+
+def _cross_section(table: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One row per council area in ``period`` (councils only, England excluded), by code."""
+    year = table[table["period"] == period]
+    rows = year[(year["level"] == "council") & year["council_code"].str.match(r"^E(06|08|09|10)")]
+    return rows.drop_duplicates("council_code").set_index("council_code")
+
+
+def _usable(councils_: pd.DataFrame) -> pd.DataFrame:
+    """Councils with a published (or flagged approximate) numerator and a positive denominator,
+    and (delayed transfers) enough months reported."""
+    usable = councils_.dropna(subset=["numerator", "denominator"])
+    usable = usable[usable["denominator"] > 0]
+    if "months" in usable:
+        usable = usable[usable["months"].fillna(12) >= MIN_MONTHS]
+    return usable
+
+
+def _dispersion(rows: pd.DataFrame) -> float:
+    """Within-council dispersion of the period (1 unless the table carries one, e.g. delays)."""
+    if "dispersion" not in rows or rows["dispersion"].isna().all():
+        return 1.0
+    return float(max(1.0, rows["dispersion"].dropna().median()))
+
+
+def _england(
+    ind: Indicator, eng_rows: pd.DataFrame, councils_: pd.DataFrame, usable: pd.DataFrame
+) -> float:
+    """England's published value; else the councils' median (prices) or pooled value (counts)."""
+    published = eng_rows["value"].dropna()
+    if len(published):
+        return float(published.iloc[0])
+    if ind.kind == "price" or usable.empty:
+        return float(councils_["value"].median())
+    return pooled_value(usable, ind)
+
+
+def pooled_value(rows: pd.DataFrame, ind: Indicator) -> float:
+    """The value of several councils taken together: sum of numerators / sum of denominators."""
+    rows = rows.dropna(subset=["numerator", "denominator"])
+    if rows.empty or rows["denominator"].sum() <= 0:
+        return np.nan
+    return float(rows["numerator"].sum() / rows["denominator"].sum() * ind.multiplier)
+
+
+def intervals(
+    ind: Indicator, numerator, denominator, dispersion=1.0
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """95% and 99.8% intervals of the value, vectorised: ``{level: (lower, upper)}`` in value units.
+
+    Proportions: Wilson score (Wilson 1927). Rates: exact Poisson (Garwood 1936) on the effective
+    counts ``numerator / dispersion`` over ``denominator / dispersion`` (quasi-Poisson; dispersion 1
+    is plain Poisson). NaN where a count is missing.
+    """
+    x = np.atleast_1d(np.asarray(numerator, dtype=float))
+    n = np.atleast_1d(np.asarray(denominator, dtype=float))
+    d = np.broadcast_to(np.asarray(dispersion, dtype=float), x.shape)
+    d = np.where(np.isfinite(d) & (d > 0), d, 1.0)
+    ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x >= 0)
+    out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    for level in (0.95, 0.998):
+        lo = np.full(x.shape, np.nan)
+        hi = np.full(x.shape, np.nan)
+        if ok.any():
+            if ind.kind == "proportion":
+                ci = proportion_ci(
+                    np.round(x[ok]), np.round(n[ok]), confidence=level, method="wilson"
+                )
+                lo[ok], hi[ok] = np.asarray(ci.lower) * 100, np.asarray(ci.upper) * 100
+            elif ind.kind == "rate":
+                ci = rate_ci(
+                    x[ok] / d[ok], n[ok] / d[ok], multiplier=ind.multiplier, confidence=level
+                )
+                lo[ok], hi[ok] = np.asarray(ci.lower), np.asarray(ci.upper)
+        out[level] = (lo, hi)
+    return out
+
+
+def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResult | None:
+    """Funnel of all councils with counts around England (None with too few councils)."""
+    if len(usable) < MIN_FUNNEL_UNITS or not np.isfinite(england) or england <= 0:
+        return None
+    kind = "proportion" if ind.kind == "proportion" else "rate"
+    return funnel_table(
+        usable.reset_index(),
+        "numerator",
+        "denominator",
+        kind,
+        target=england,
+        multiplier=ind.multiplier,
+        dispersion=_dispersion(usable),
+    )
+
+
 def _rank(values: pd.Series, code: str) -> tuple[int, int]:
     v = values.dropna()
     if code not in v.index:
         return 0, len(v)
     return int(v.rank(ascending=False, method="min")[code]), len(v)
+
+
+def _why_missing(table: pd.DataFrame, code: str, period: str) -> str:
+    from asc_evidence.councils import BOUNDARY_CHANGES, lookup
+
+    rows = table[(table["council_code"] == code) & (table["period"] == period)]
+    if len(rows) and rows["flag"].iloc[0]:
+        return rows["flag"].iloc[0].split(";")[0]
+    council = lookup(code)
+    if council.valid_from:
+        preds = [p for ch in BOUNDARY_CHANGES if code in ch.successors for p in ch.predecessors]
+        names = ", ".join(lookup(p).name for p in preds)
+        return f"the council was created on {council.valid_from}; earlier figures are for {names}"
+    return "not published for this council"
+
+
+def benchmark(
+    key: str,
+    council_code: str,
+    period: str | None = None,
+    neighbours: tuple[str, ...] | list[str] = (),
+    requested: str | None = None,
+) -> Verdict:
+    """Verdict for one council on indicator ``key`` in ``period`` (default: the latest it has).
+
+    ``requested`` is the year the user asked for, when ``period`` differs from it (the sentence
+    names both).
+    """
+    ind = INDICATORS[key]
+    table = indicators.get(key)
+    period = period or latest_period(table, council_code)
+    v = _numbers(ind, table, council_code, period, tuple(neighbours))
+    v.requested_period = requested or ""
+    v.sentence = sentence(v, ind, _gap_note(table, council_code, period, requested))
+    return v
+
+
+def _numbers(
+    ind: Indicator, table: pd.DataFrame, code: str, period: str, neighbours: tuple[str, ...]
+) -> Verdict:
+    """Every number of the verdict (no words yet)."""
+    from asc_evidence.councils import lookup
+
+    councils_ = _cross_section(table, period)
+    year = table[table["period"] == period]
+    usable = _usable(councils_)
+    england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
+    res = None if ind.kind == "price" else _funnel(ind, usable, england)
+    base = {
+        "indicator": ind.key,
+        "title": ind.title,
+        "unit": ind.unit,
+        "council_code": code,
+        "period": period,
+        "england": england,
+        "funnel": res,
+        "phi": float(res.phi) if res else np.nan,
+        "tau2": float(res.tau2) if res else np.nan,
+        "overdispersed": bool(res.overdispersed) if res else False,
+        "model": res.model_description(centre_label="England") if res else "",
+    }
+    if code not in councils_.index or pd.isna(councils_.loc[code, "value"]):
+        return Verdict(
+            council_name=lookup(code).name,
+            n_all=int(councils_["value"].notna().sum()),
+            funnel95="no figure",
+            funnel998="no figure",
+            not_tested_reason=_why_missing(table, code, period),
+            **base,
+        )
+    row = councils_.loc[code]
+    nb = [c for c in neighbours if c in councils_.index and c != code]
+    rank_all, n_all = _rank(councils_["value"], code)
+    rank_nb, n_nb = _rank(councils_.loc[[code, *nb], "value"], code)
+    flag = str(row["flag"])
+    v = Verdict(
+        council_name=str(row["council_name"]),
+        value=float(row["value"]),
+        rank_all=rank_all,
+        n_all=n_all,
+        rank_neighbours=rank_nb,
+        n_ranked_neighbours=n_nb,
+        approximate="approximation" in flag,
+        flag=flag,
+        **base,
+    )
+    if ind.kind == "price":
+        nb_vals = councils_.loc[nb, "value"].dropna() if nb else pd.Series(dtype=float)
+        v.neighbours_value = float(nb_vals.median()) if len(nb_vals) else np.nan
+        v.neighbours_n = len(nb_vals)
+        if len(nb_vals) >= 4:
+            v.neighbours_q1 = float(nb_vals.quantile(0.25))
+            v.neighbours_q3 = float(nb_vals.quantile(0.75))
+        v.funnel95 = v.funnel998 = "n/a"
+        v.not_tested_reason = "prices are not samples"
+        return v
+    nbu = usable.loc[[c for c in nb if c in usable.index]]
+    v.neighbours_value = pooled_value(nbu, ind)
+    v.neighbours_n = len(nbu)
+    disp = _dispersion(usable) if len(usable) else _dispersion(councils_)
+    ci = intervals(ind, row["numerator"], row["denominator"], disp)
+    v.lower95, v.upper95 = float(ci[0.95][0][0]), float(ci[0.95][1][0])
+    v.lower99_8, v.upper99_8 = float(ci[0.998][0][0]), float(ci[0.998][1][0])
+    months = row.get("months", np.nan)
+    if pd.notna(months) and months < MIN_MONTHS:
+        v.not_tested_reason = (
+            f"only {int(months)} months reported in {period}; at least {MIN_MONTHS} are needed "
+            "for an annual verdict"
+        )
+        v.lower95 = v.upper95 = v.lower99_8 = v.upper99_8 = np.nan
+        return v
+    v.fingertips = str(
+        compare_with_benchmark(
+            england, v.lower95, v.upper95, v.lower99_8, v.upper99_8, polarity=ind.polarity
+        )[0]
+    )
+    if res is None:
+        v.not_tested_reason = (
+            f"too few councils with counts in {period} ({len(usable)}) to estimate the normal "
+            "variation between councils"
+        )
+        return v
+    ft = res.table.set_index("council_code")
+    if code not in ft.index:
+        v.not_tested_reason = "no published count for this council"
+        return v
+    v.funnel95 = str(ft.loc[code, "flag95_adj"])
+    v.funnel998 = str(ft.loc[code, "flag99_8_adj"])
+    v.lower_limit_zero = bool(ft.loc[code, "lower99_8_adj"] <= 0)
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# the words
 
 
 def _direction(value: float, ref: float, tol: float = 1e-9) -> str:
@@ -127,279 +405,150 @@ def _better_worse(direction: str, polarity: str) -> str:
     return "better" if good else "worse"
 
 
-def benchmark(
-    key: str,
-    council_code: str,
-    period: str | None = None,
-    neighbours: tuple[str, ...] | list[str] = (),
-) -> Verdict:
-    """Verdict for one council on indicator ``key`` in ``period`` (default: the latest it has)."""
-    ind = INDICATORS[key]
-    table = indicators.get(key)
-    period = period or latest_period(table, council_code)
-    year = table[table["period"] == period]
-    councils_ = year[
-        (year["level"] == "council") & year["council_code"].str.match(r"^E(06|08|09|10)")
-    ]
-    councils_ = councils_.drop_duplicates("council_code").set_index("council_code")
-    if council_code not in councils_.index or pd.isna(councils_.loc[council_code, "value"]):
-        return _no_data(ind, table, councils_, year, council_code, period)
-    row = councils_.loc[council_code]
-    eng_rows = year[year["council_code"] == ENGLAND]
-    nb = [c for c in neighbours if c in councils_.index and c != council_code]
-    nb_vals = councils_.loc[nb, "value"].dropna() if nb else pd.Series(dtype=float)
-    rank_all, n_all = _rank(councils_["value"], council_code)
-    rank_nb, n_nb = _rank(councils_.loc[[council_code, *nb], "value"], council_code)
-
+def _gap_note(table: pd.DataFrame, code: str, period: str, requested: str | None) -> str:
+    """Why the period shown is not the one asked for, or not the newest one published."""
+    if requested and requested != period:
+        rows = table[(table["council_code"] == code) & (table["period"] == requested)]
+        if len(table[table["period"] == requested]) == 0:
+            why = "the indicator has no figures for that year"
+        elif len(rows) and rows["flag"].iloc[0]:
+            why = rows["flag"].iloc[0].split(";")[0]
+        else:
+            why = "not published for this council"
+        return f" {requested} was asked for, but there is no {requested} figure ({why}), so {period} is shown."
     newest = str(table.loc[table["value"].notna(), "period"].max())
-    gap_note = ""
-    later = table[(table["council_code"] == council_code) & (table["period"] == newest)]
-    if (
-        newest > period and not later["value"].notna().any()
-    ):  # not when an earlier year was asked for
-        why = later["flag"].iloc[0].split(";")[0] if len(later) else "not published"
-        gap_note = f" No {newest} figure for this council ({why}), so {period} is shown."
-    usable = _usable(councils_)
-    england = _england(ind, eng_rows, councils_, usable)
-    if ind.kind == "price":
-        v = _price_verdict(
-            ind, row, council_code, period, england, nb_vals, rank_all, n_all, rank_nb, n_nb
-        )
-        v.sentence += gap_note
-        return v
+    later = table[(table["council_code"] == code) & (table["period"] == newest)]
+    if not requested and newest > period and not later["value"].notna().any():
+        why = later["flag"].iloc[0].split(";")[0] if len(later) and later["flag"].iloc[0] else ""
+        why = why or "not published"
+        return f" No {newest} figure for this council ({why}), so {period} is shown."
+    return ""
 
-    kind = "proportion" if ind.kind == "proportion" else "rate"
-    res = _funnel(ind, usable, england)
-    ft = res.table.set_index("council_code") if res else pd.DataFrame()
-    x, n = float(row["numerator"]), float(row["denominator"])
-    if kind == "proportion":
-        ci = proportion_ci(x, n, confidence=0.95, method="wilson")
-        lo, hi = float(ci.lower) * 100, float(ci.upper) * 100
-    else:
-        ci = rate_ci(x, n, multiplier=ind.multiplier, confidence=0.95, method="exact")
-        lo, hi = float(ci.lower), float(ci.upper)
-    nbu = usable.loc[[c for c in nb if c in usable.index]]
-    nb_value = (
-        float(nbu["numerator"].sum() / nbu["denominator"].sum() * ind.multiplier)
-        if len(nbu)
-        else np.nan
-    )
-    f95 = str(ft.loc[council_code, "flag95_adj"]) if council_code in ft.index else "not in funnel"
-    f998 = (
-        str(ft.loc[council_code, "flag99_8_adj"]) if council_code in ft.index else "not in funnel"
-    )
-    flag = str(row["flag"])
-    approx = "approximation" in flag
-    value = float(row["value"])
-    direction = _direction(value, england)
-    if council_code not in ft.index:
-        status = (
-            f"{direction} England; with no published count for this council, whether the "
-            "difference is more than chance cannot be tested"
+
+def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
+    """The funnel verdict in words."""
+    if v.not_tested_reason:
+        return (
+            f"{direction} England; whether the difference is more than chance cannot be tested "
+            f"({v.not_tested_reason})"
         )
-    elif f998 in ("above", "below"):
+    if v.funnel998 in ("above", "below"):
         bw = _better_worse(direction, ind.polarity)
-        status = (
+        return (
             f"significantly {direction} England (beyond the 99.8% control limit after allowing for "
             f"overdispersion between councils)" + (f": {bw}" if bw else "")
         )
-    elif f95 in ("above", "below"):
-        status = (
+    if v.funnel95 in ("above", "below"):
+        return (
             f"{direction} England, beyond the 95% but within the 99.8% limit after allowing for "
             "overdispersion: a possible signal worth watching, not conclusive"
         )
-    else:
-        status = (
-            f"{direction} England; the difference is within what chance and normal variation "
-            "between councils would produce"
+    if direction == "lower than" and v.lower_limit_zero:
+        return (
+            "lower than England, but at this council's size the adjusted 99.8% lower limit is 0, "
+            "so a lower value cannot be distinguished from England's by this test"
         )
-    unit = ind.unit
+    return (
+        f"{direction} England; the difference is within what chance and normal variation "
+        "between councils would produce"
+    )
+
+
+def _fingertips_status(v: Verdict) -> str:
+    """The Fingertips comparison in words, and why it may disagree with the funnel."""
+    if v.fingertips == "Not compared" or not np.isfinite(v.lower95):
+        return ""
+    text = (
+        f" Compared with England from its own 95% and 99.8% confidence intervals (the Fingertips "
+        f"method): {v.fingertips.lower() if v.fingertips == 'Similar' else v.fingertips}."
+    )
+    funnel_signal = v.funnel998 in ("above", "below")
+    ci_signal = "99.8%" in v.fingertips
+    if v.funnel998 in ("above", "below", "within") and funnel_signal != ci_signal:
+        if ci_signal:
+            text += (
+                " The two differ because the interval reflects only chance within the council, "
+                "not the normal variation between councils that the funnel allows for."
+            )
+        else:
+            text += (
+                " The two differ because the interval and the funnel's limits are built "
+                "differently (the funnel's limits are centred on England at this council's size)."
+            )
+    return text
+
+
+def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
+    """The plain-English verdict from the numbers of ``v``."""
+    if not np.isfinite(v.value):
+        return (
+            f"{v.council_name}: no {v.period} figure ({v.not_tested_reason}). "
+            f"England {v.england:,.1f} ({v.unit}).{note}"
+        )
+    if ind.kind == "price":
+        return _price_sentence(v, ind) + note
     fmt = "{:,.1f}"
-    sentence = (
-        f"{row['council_name']}: {fmt.format(value)} {unit} in {period}"
-        + (f" (95% CI {fmt.format(lo)} to {fmt.format(hi)})" if np.isfinite(lo) else "")
-        + f", England {fmt.format(england)}. {status[0].upper() + status[1:]}."
-    )
-    if len(nbu):
-        sentence += (
-            f" Its {len(nbu)} neighbours with figures, taken together: {fmt.format(nb_value)}; it ranks {rank_nb} of "
-            f"{n_nb} among them and {rank_all} of {n_all} councils (1 = highest)."
+    direction = _direction(v.value, v.england)
+    status = _funnel_status(v, ind, direction)
+    text = (
+        f"{v.council_name}: {fmt.format(v.value)} {v.unit} in {v.period}"
+        + (
+            f" (95% CI {fmt.format(v.lower95)} to {fmt.format(v.upper95)})"
+            if np.isfinite(v.lower95)
+            else ""
         )
-    sentence += gap_note
-    if approx:
-        sentence += " The numerator or denominator is approximated (see flags), so treat the interval as indicative."
-    return Verdict(
-        key,
-        ind.title,
-        unit,
-        council_code,
-        str(row["council_name"]),
-        period,
-        value,
-        lo,
-        hi,
-        england,
-        nb_value,
-        len(nbu),
-        rank_all,
-        n_all,
-        rank_nb,
-        n_nb,
-        f95,
-        f998,
-        float(res.phi) if res else float("nan"),
-        bool(res.overdispersed) if res else False,
-        approx,
-        flag,
-        sentence,
-        res,
+        + f", England {fmt.format(v.england)}. {status[0].upper() + status[1:]}."
     )
+    if v.funnel is not None and v.funnel998 in ("above", "below", "within"):
+        text += f" Funnel model: {v.funnel.model_description(centre_label="England")}."
+    text += _fingertips_status(v)
+    if v.neighbours_n:
+        text += (
+            f" Its {v.neighbours_n} neighbours with figures, taken together: "
+            f"{fmt.format(v.neighbours_value)}; it ranks {v.rank_neighbours} of "
+            f"{v.n_ranked_neighbours} among itself and its neighbours with figures, and "
+            f"{v.rank_all} of {v.n_all} councils (1 = highest)."
+        )
+    text += note
+    if v.approximate:
+        text += " The numerator or denominator is approximated (see flags), so treat the interval as indicative."
+    return text
 
 
-def _usable(councils_: pd.DataFrame) -> pd.DataFrame:
-    """Councils with a published (or flagged approximate) numerator and a positive denominator."""
-    usable = councils_.dropna(subset=["numerator", "denominator"])
-    return usable[usable["denominator"] > 0]
-
-
-def _england(
-    ind: Indicator, eng_rows: pd.DataFrame, councils_: pd.DataFrame, usable: pd.DataFrame
-) -> float:
-    """England's published value; else the councils' median (prices) or pooled value (counts)."""
-    published = eng_rows["value"].dropna()
-    if len(published):
-        return float(published.iloc[0])
-    if ind.kind == "price" or usable.empty:
-        return float(councils_["value"].median())
-    return float(usable["numerator"].sum() / usable["denominator"].sum() * ind.multiplier)
-
-
-def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResult | None:
-    """Funnel of all councils with counts around England (None with fewer than 3 councils)."""
-    if len(usable) < 3:
-        return None
-    kind = "proportion" if ind.kind == "proportion" else "rate"
-    return funnel_table(
-        usable.reset_index(),
-        "numerator",
-        "denominator",
-        kind,
-        target=england,
-        multiplier=ind.multiplier,
-    )
-
-
-def _why_missing(table: pd.DataFrame, code: str, period: str) -> str:
-    from asc_evidence.councils import BOUNDARY_CHANGES, lookup
-
-    rows = table[(table["council_code"] == code) & (table["period"] == period)]
-    if len(rows) and rows["flag"].iloc[0]:
-        return rows["flag"].iloc[0].split(";")[0]
-    council = lookup(code)
-    if council.valid_from:
-        preds = [p for ch in BOUNDARY_CHANGES if code in ch.successors for p in ch.predecessors]
-        names = ", ".join(lookup(p).name for p in preds)
-        return f"the council was created on {council.valid_from}; earlier figures are for {names}"
-    return "not published for this council"
-
-
-def _no_data(ind: Indicator, table, councils_, year, code: str, period: str) -> Verdict:
-    """A verdict that says plainly there is no figure, with the funnel of the other councils."""
-    from asc_evidence.councils import lookup
-
-    name = lookup(code).name
-    usable = _usable(councils_)
-    england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
-    res = None if ind.kind == "price" else _funnel(ind, usable, england)
-    sentence = f"{name}: no {period} figure ({_why_missing(table, code, period)}). England {england:,.1f} ({ind.unit})."
-    nan = float("nan")
-    return Verdict(
-        ind.key,
-        ind.title,
-        ind.unit,
-        code,
-        name,
-        period,
-        nan,
-        nan,
-        nan,
-        england,
-        nan,
-        0,
-        0,
-        int(councils_["value"].notna().sum()),
-        0,
-        0,
-        "no figure",
-        "no figure",
-        float(res.phi) if res else nan,
-        bool(res.overdispersed) if res else False,
-        False,
-        "",
-        sentence,
-        res,
-    )
-
-
-def _price_verdict(
-    ind, row, code, period, england, nb_vals, rank_all, n_all, rank_nb, n_nb
-) -> Verdict:
-    value = float(row["value"])
-    med = float(nb_vals.median()) if len(nb_vals) else np.nan
-    q1, q3 = (
-        (float(nb_vals.quantile(0.25)), float(nb_vals.quantile(0.75)))
-        if len(nb_vals) >= 4
-        else (np.nan, np.nan)
-    )
+def _price_sentence(v: Verdict, ind: Indicator) -> str:
+    """Fees: against the neighbours' median and middle half, and England; no significance."""
     money = "£{:,.2f}"
-    parts = [f"{row['council_name']} paid {money.format(value)} ({ind.unit}) in {period}"]
-    if len(nb_vals):
-        diff = value - med
+    parts = [f"{v.council_name} paid {money.format(v.value)} ({ind.unit}) in {v.period}"]
+    med = v.neighbours_value
+    if v.neighbours_n:
+        diff = v.value - med
         parts.append(
             f"{money.format(abs(diff))} ({abs(diff) / med:.0%}) {'above' if diff > 0 else 'below'} "
-            f"the median of its {len(nb_vals)} neighbours ({money.format(med)})"
+            f"the median of its {v.neighbours_n} neighbours with figures ({money.format(med)})"
         )
-    parts.append(f"England {money.format(england)}")
-    sentence = "; ".join(parts) + "."
-    if not np.isnan(q1):
-        where = "within" if q1 <= value <= q3 else "outside"
-        sentence += (
+    parts.append(f"England {money.format(v.england)}")
+    text = "; ".join(parts) + "."
+    if np.isfinite(v.neighbours_q1):
+        where = "within" if v.neighbours_q1 <= v.value <= v.neighbours_q3 else "outside"
+        text += (
             f" That is {where} the range paid by the middle half of its neighbours "
-            f"({money.format(q1)} to {money.format(q3)})."
+            f"({money.format(v.neighbours_q1)} to {money.format(v.neighbours_q3)})."
         )
     basis = (
         "unit cost of care bought from the independent sector (PSS-EX1)"
-        if period <= "2014-15"
+        if v.period <= "2014-15"
         else "average rate paid to external providers (ASC-FR)"
     )
-    sentence += f" Basis: {basis}."
-    sentence += f" It ranks {rank_all} of {n_all} councils (1 = highest). Fees are prices, not samples: no significance test applies."
-    return Verdict(
-        ind.key,
-        ind.title,
-        ind.unit,
-        code,
-        str(row["council_name"]),
-        period,
-        value,
-        np.nan,
-        np.nan,
-        england,
-        med,
-        len(nb_vals),
-        rank_all,
-        n_all,
-        rank_nb,
-        n_nb,
-        "n/a",
-        "n/a",
-        np.nan,
-        False,
-        "approximation" in str(row["flag"]),
-        str(row["flag"]),
-        sentence,
-        None,
+    text += f" Basis: {basis}."
+    text += (
+        f" It ranks {v.rank_all} of {v.n_all} councils (1 = highest). Fees are prices, not "
+        "samples: no significance test applies."
     )
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# the headline page
 
 
 HEADLINE = (
@@ -416,19 +565,17 @@ HEADLINE = (
 def headline(
     council_code: str, neighbours: tuple[str, ...], year: str | None = None
 ) -> list[Verdict]:
-    """Verdicts on the headline indicators, each for ``year`` if published, else its latest period.
+    """Verdicts on the headline indicators, each for ``year`` if published, else its latest period
+    (the sentence then names the year asked for and the year shown).
 
     An indicator with no value at all for the council is left out (its absence is reported by
     :func:`missing_headline`).
     """
-    from asc_evidence.compare import period_for
-
     out = []
     for key in HEADLINE:
         try:
-            out.append(
-                benchmark(key, council_code, period_for(key, council_code, year), neighbours)
-            )
+            period = period_for(key, council_code, year)
+            out.append(benchmark(key, council_code, period, neighbours, requested=year))
         except LookupError:
             continue
     return out
