@@ -273,13 +273,13 @@ def test_arcsine_phi_tau2_and_limits_worked_by_hand():
     assert t["upper99_8_adj"].iloc[0] == pytest.approx(0.768477, abs=1e-6)
     assert t["lower99_8"].iloc[0] == pytest.approx(0.347936, abs=1e-6)
     assert t["upper99_8"].iloc[0] == pytest.approx(0.652064, abs=1e-6)
-    # exact limits are widened on the arcsine scale by k = sqrt(s^2 + tau2) / s:
-    # g(L_adj) - y0 = k (g(L) - y0), checked from the exact unadjusted limits
+    # exact limits are widened on the arcsine scale by adding the between-unit term in
+    # quadrature: (g(L_adj) - y0)^2 = (g(L) - y0)^2 + z^2 tau2, from the exact unadjusted limits
     e = funnel(x, n, "proportion", target=0.5)
-    k = np.sqrt(1 / (4 * n) + e.tau2) * 2 * np.sqrt(n)
-    for col in ("lower99_8", "upper95"):
+    for col, z in (("lower99_8", 3.090232), ("upper95", 1.959964)):
         g, g_adj = np.arcsin(np.sqrt(e.table[col])), np.arcsin(np.sqrt(e.table[col + "_adj"]))
-        np.testing.assert_allclose(g_adj - np.pi / 4, k * (g - np.pi / 4), rtol=1e-9)
+        expected = (g - np.pi / 4) ** 2 + z**2 * e.tau2
+        np.testing.assert_allclose((g_adj - np.pi / 4) ** 2, expected, rtol=1e-6)
 
 
 def test_normal_limits_match_funnelplotr_formulas():

@@ -53,20 +53,29 @@ Overdispersion between units (Spiegelhalter 2005a, Section 6; 2005b; Spiegelhalt
 4. Additive random effects (DerSimonian-Laird style, as FunnelPlotR):
    ``tau2 = max(0, (n phi - (n - 1)) / (sum(w) - sum(w^2) / sum(w)))`` with ``w = 1 / s^2``.
 
-Adjusted limits are built on the same scale and back-transformed. Each unadjusted limit ``L``
-(exact or normal) is moved away from the target by an inflation factor ``k``:
-``g(L_adj) = y0 + k (g(L) - y0)``, with ``g`` the scale's transform, ``k = sqrt(s^2 + tau2) / s``
-(additive) or ``k = sqrt(max(phi, 1))`` (multiplicative). Justification: Spiegelhalter (2005a,
-Section 6.1) widens limits about the target by ``sqrt(phi)`` for multiplicative overdispersion;
-``sqrt(s^2 + tau2) / s`` is the same ratio of total to within-unit standard deviation for the
-additive model. With normal unadjusted limits this is exactly ``y0 +/- z sqrt(s^2 + tau2)`` (the
-limits of Spiegelhalter et al. 2012 and FunnelPlotR); with exact ones it keeps their small-count
-asymmetry, reproduces them exactly when ``tau2 = 0`` (or ``phi <= 1``), and approaches the
-normal form for large denominators. Since ``k >= 1`` the adjusted limits always contain the
-unadjusted ones (also enforced elementwise, so rounding cannot break it). Limits that cross the
-scale's boundary are clipped there (0 for counts; 0 and 1 for proportions): where the adjusted
-lower limit is 0, lower values cannot be distinguished from the target (column
-``lower{level}_adj_is_zero``).
+Adjusted limits are built on the same scale from the unadjusted ones (exact or normal) and
+back-transformed. With ``g`` the scale's transform, ``y0 = g(theta0)`` and ``D = |g(L) - y0|`` the
+distance of an unadjusted limit ``L`` from the target on that scale:
+
+* additive: ``D_adj = sqrt(D^2 + z^2 tau2)``. Under the additive model a unit's value is
+  ``y0 + u + e`` with between-unit ``u ~ N(0, tau2)`` and sampling error ``e``; when ``e`` is
+  normal its ``z`` quantile is ``z sqrt(s^2 + tau2) = sqrt((z s)^2 + z^2 tau2)``, exactly the
+  limits of Spiegelhalter et al. (2012) and FunnelPlotR. Putting the exact sampling distance in
+  place of ``z s`` keeps the exact limits' small-count accuracy (they are reproduced when
+  ``tau2 = 0``), and the result tends to the normal form as denominators grow.
+  (Stretching ``D`` by ``sqrt(s^2 + tau2) / s`` instead would also contain the exact limits, but
+  it multiplies their small-count skew on the square-root scale: on delayed transfers 2019-20,
+  expected counts 0.25-39, it left 134 of 150 councils with a zero 99.8% lower limit against 113
+  with quadrature, of which 76 are zero before any adjustment.)
+* multiplicative: ``D_adj = sqrt(phi) D`` (phi floored at 1), the inflation of limits about the
+  target of Spiegelhalter (2005a, Section 6.1).
+
+So the adjusted limits always contain the unadjusted ones where ``tau2 > 0`` (or ``phi > 1``)
+and equal them otherwise (containment is also enforced elementwise against rounding). Limits
+beyond the scale's boundary are clipped to it (0 for counts; 0 and 1 for proportions): where the
+adjusted lower limit is 0, lower values cannot be distinguished from the target (column
+``lower{level}_adj_is_zero``). Weakness: the between-unit spread is assumed normal on the
+transformed scale, and tau2 is estimated once for all units from winsorised z-scores.
 
 References
 ----------
@@ -239,17 +248,20 @@ def _check_dispersion(dispersion: float) -> float:
     return float(dispersion)
 
 
-def _inflation(
-    s: np.ndarray, adjustment: str, phi: float, tau2: float
-) -> np.ndarray | float | None:
-    """Factor ``k`` by which adjusted limits stand further from the target (None: no widening)."""
-    if adjustment == "multiplicative":
-        return float(np.sqrt(phi)) if np.isfinite(phi) and phi > 1 else None
-    if adjustment == "additive":
-        if not (np.isfinite(tau2) and tau2 > 0):
-            return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.sqrt(1 + tau2 / s**2)
+def _widen(
+    t: np.ndarray, y0: float, side: int, z: float, adjustment: str, phi: float, tau2: float
+) -> np.ndarray | None:
+    """Move a limit ``t`` (z-score scale; ``side`` -1 lower, +1 upper) away from ``y0``.
+
+    Additive: distance ``sqrt((t - y0)^2 + z^2 tau2)``; multiplicative: ``sqrt(phi) |t - y0|``.
+    None when there is nothing to widen (``tau2 <= 0`` or ``phi <= 1``).
+    """
+    with np.errstate(invalid="ignore"):
+        distance = np.maximum(side * (t - y0), 0.0)
+        if adjustment == "multiplicative" and np.isfinite(phi) and phi > 1:
+            return y0 + side * np.sqrt(phi) * distance
+        if adjustment == "additive" and np.isfinite(tau2) and tau2 > 0:
+            return y0 + side * np.sqrt(distance**2 + z**2 * tau2)
     return None
 
 
@@ -319,7 +331,6 @@ def funnel_limits(
     bad = ~(np.isfinite(n_eff) & (n_eff > 0))
     s = _sd(n_eff, theta0, kind, scale)
     y0 = float(_to_scale(np.float64(theta0), scale))
-    k = _inflation(s, adjustment, phi, tau2)
     if method == "exact":
         qs = [q for level in levels for q in ((1 - level) / 2, (1 + level) / 2)]
         exact = _exact_limits(qs, n_eff, theta0, kind)
@@ -332,11 +343,12 @@ def funnel_limits(
             half = z_value(level) * s
             t_lower, t_upper = y0 - half, y0 + half
             lower, upper = _from_scale(t_lower, scale, kind), _from_scale(t_upper, scale, kind)
-        if k is not None:
-            with np.errstate(invalid="ignore"):
-                adj_lower = _from_scale(y0 + k * (t_lower - y0), scale, kind)
-                adj_upper = _from_scale(y0 + k * (t_upper - y0), scale, kind)
-            # k >= 1 already implies containment; enforce it against rounding
+        t_lower_adj = _widen(t_lower, y0, -1, z_value(level), adjustment, phi, tau2)
+        t_upper_adj = _widen(t_upper, y0, +1, z_value(level), adjustment, phi, tau2)
+        if t_lower_adj is not None and t_upper_adj is not None:
+            adj_lower = _from_scale(t_lower_adj, scale, kind)
+            adj_upper = _from_scale(t_upper_adj, scale, kind)
+            # the construction already implies containment; enforce it against rounding
             lower, upper = np.fmin(adj_lower, lower), np.fmax(adj_upper, upper)
         lower = np.where(bad, np.nan, lower)
         upper = np.where(bad, np.nan, upper)
