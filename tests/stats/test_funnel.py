@@ -184,6 +184,7 @@ def test_funnel_table_and_curve_and_plot():
     assert r.target == 100
     assert r.table["value"].iloc[0] == pytest.approx(150.0)
     assert r.table["method"].iloc[0].startswith("Poisson funnel, exact limits")
+    assert str(r.table["lower99_8_adj_is_zero"].dtype) == "boolean"
     assert list(df.columns) == ["council_name", "O", "E"]
     curve = r.curve(n_points=20)
     assert len(curve) == 20

@@ -12,7 +12,7 @@ ratio        O / E (x multiplier)    E (expected events)   d theta0 / E         
 
 ``d`` is the within-unit ``dispersion`` (default 1): for quasi-binomial or quasi-Poisson data,
 whose sampling variance is ``d`` times the binomial or Poisson one (McCullagh and Nelder 1989,
-Section 9.2, quasi-likelihood), the limits and z-scores use the *effective counts* ``x / d`` events
+chapter 9, quasi-likelihood), the limits and z-scores use the *effective counts* ``x / d`` events
 out of ``n / d``. The value ``x / n`` is unchanged, so limits can still be drawn over the real
 denominators. ``d`` must be estimated elsewhere (e.g. from within-unit monthly variation);
 assuming ``d = 1`` for clustered events (delayed days cluster by patient) makes every unit look
@@ -68,7 +68,7 @@ distance of an unadjusted limit ``L`` from the target on that scale:
   expected counts 0.25-39, it left 134 of 150 councils with a zero 99.8% lower limit against 113
   with quadrature, of which 76 are zero before any adjustment.)
 * multiplicative: ``D_adj = sqrt(phi) D`` (phi floored at 1), the inflation of limits about the
-  target of Spiegelhalter (2005a, Section 6.1).
+  target of Spiegelhalter (2005a, Section 6).
 
 So the adjusted limits always contain the unadjusted ones where ``tau2 > 0`` (or ``phi > 1``)
 and equal them otherwise (containment is also enforced elementwise against rounding). Limits
@@ -399,7 +399,7 @@ def winsorise(z: np.ndarray, fraction: float = 0.1) -> np.ndarray:
 def overdispersion(
     z: np.ndarray, sd: np.ndarray, winsor: float = 0.1
 ) -> tuple[float, float, float]:
-    """Winsorised phi, its chi-square p-value and the additive tau2 (Spiegelhalter 2005, Section 6).
+    """Winsorised phi, its chi-square p-value and the additive tau2 (Spiegelhalter 2005a, Section 6).
 
     Parameters
     ----------
@@ -727,7 +727,8 @@ def funnel_table(
     per_unit = result.table.drop(columns="denominator")
     table = df.copy()
     for col in per_unit:
-        table[col] = per_unit[col].to_numpy()
+        values = per_unit[col]  # keep the nullable boolean dtype of the *_is_zero columns
+        table[col] = values.array if values.dtype == "boolean" else values.to_numpy()
     method_text = (
         f"{KINDS[kind]} funnel, {LIMIT_METHODS[method]} limits, "
         f"{ADJUSTMENTS[adjustment]} adjustment, {SCALES[result.scale]} scale"
@@ -766,8 +767,8 @@ def plot_funnel(
         Unit names (e.g. council names); default the table's index.
     title, xlabel, ylabel : str
     adjusted : bool or None
-        Draw the adjusted limits too; default when an adjustment was chosen and phi > 1 or
-        tau2 > 0.
+        Draw the adjusted limits too; default when they differ from the unadjusted ones
+        (additive with tau2 > 0, multiplicative with phi > 1).
     """
     table = result.table
     if isinstance(labels, str):
@@ -783,7 +784,9 @@ def plot_funnel(
     else:
         mask = np.isin(names, np.asarray(highlight, dtype=object).astype(str))
     if adjusted is None:
-        adjusted = result.adjustment != "none" and (result.tau2 > 0 or result.phi > 1)
+        adjusted = (result.adjustment == "additive" and result.tau2 > 0) or (
+            result.adjustment == "multiplicative" and result.phi > 1
+        )
 
     curve = result.curve()
     ax.axhline(result.target, color="black", linewidth=1, label=f"Target {result.target:,.3g}")
