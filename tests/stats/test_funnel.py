@@ -22,8 +22,9 @@ matplotlib.use("Agg")
 
 
 def test_normal_proportion_limits_by_hand():
-    # target 0.5, n = 100: sd = 0.05; 95%: 0.5 -/+ 1.959964 * 0.05 = 0.402002, 0.597998
-    lim = funnel_limits(100, 0.5, "proportion", confidence=0.95, method="normal")
+    # untransformed scale, target 0.5, n = 100: sd = 0.05;
+    # 95%: 0.5 -/+ 1.959964 * 0.05 = 0.402002, 0.597998
+    lim = funnel_limits(100, 0.5, "proportion", confidence=0.95, method="normal", scale="standard")
     assert lim[0.95][0] == pytest.approx(0.402002, abs=1e-6)
     assert lim[0.95][1] == pytest.approx(0.597998, abs=1e-6)
 
@@ -69,13 +70,16 @@ def test_limits_narrow_as_denominator_grows():
 
 
 def test_z_scores_by_hand():
-    # proportion: (0.6 - 0.5) / sqrt(0.25/100) = 2; ratio on sqrt scale: 2 (sqrt 16 - sqrt 9) = 2;
-    # rate (standard scale): (30 - 20) / sqrt(20) = 2.2361 with target 20 per 1 unit
-    r = funnel(np.array([60, 40]), np.array([100, 100]), "proportion", target=0.5)
+    # untransformed scale (scale="standard"): proportion (0.6 - 0.5) / sqrt(0.25/100) = 2;
+    # rate (30 - 20) / sqrt(20) = 2.2361 with target 20 per 1 unit;
+    # ratio on the default sqrt scale: 2 (sqrt 16 - sqrt 9) = 2
+    r = funnel(np.array([60, 40]), np.array([100, 100]), "proportion", target=0.5, scale="standard")
     np.testing.assert_allclose(r.table["z"], [2.0, -2.0])
     r = funnel(np.array([16, 9]), np.array([9, 9]), "ratio")
     np.testing.assert_allclose(r.table["z"], [2.0, 0.0])
-    r = funnel(np.array([30, 20]), np.array([1, 1]), "rate", target=20, multiplier=1)
+    r = funnel(
+        np.array([30, 20]), np.array([1, 1]), "rate", target=20, multiplier=1, scale="standard"
+    )
     np.testing.assert_allclose(r.table["z"], [10 / np.sqrt(20), 0.0])
 
 
@@ -130,12 +134,17 @@ def test_overdispersion_detected_and_limits_widened():
     t = r.table
     assert np.all(t["upper99_8_adj"] >= t["upper99_8"] - 1e-12)
     assert (t["flag99_8_adj"] != "within").sum() < (t["flag99_8"] != "within").sum()
-    # true between-unit variance of Beta(60, 140): 0.3 * 0.7 / 201 = 0.001045; without
-    # winsorising the DerSimonian-Laird estimate recovers it; winsorising shrinks it
-    r0 = funnel(x, n, "proportion", winsor=0)
+    # true between-unit variance of Beta(60, 140): 0.3 * 0.7 / 201 = 0.001045 on the raw
+    # scale; without winsorising the DerSimonian-Laird estimate recovers it; winsorising
+    # shrinks it. On the arcsine scale the variance of asin(sqrt(p)) is about
+    # 0.001045 / (4 * 0.3 * 0.7) = 0.001244 (delta method; 0.001249 by numerical integration)
+    r0 = funnel(x, n, "proportion", winsor=0, scale="standard")
     assert r0.tau2 == pytest.approx(0.001045, rel=0.15)
-    assert r.tau2 < r0.tau2
-    m = funnel(x, n, "proportion", adjustment="multiplicative")
+    a0 = funnel(x, n, "proportion", winsor=0)
+    assert a0.tau2 == pytest.approx(0.001249, rel=0.15)
+    assert r.tau2 < a0.tau2
+    # multiplicative, normal limits, untransformed scale: half-width sqrt(phi) z sd
+    m = funnel(x, n, "proportion", adjustment="multiplicative", method="normal", scale="standard")
     half_adj = m.table["upper95_adj"] - m.target
     half = 1.959964 * np.sqrt(m.target * (1 - m.target) / n)
     np.testing.assert_allclose(half_adj, np.sqrt(m.phi) * half, rtol=1e-5)
@@ -175,6 +184,7 @@ def test_funnel_table_and_curve_and_plot():
     assert r.target == 100
     assert r.table["value"].iloc[0] == pytest.approx(150.0)
     assert r.table["method"].iloc[0].startswith("Poisson funnel, exact limits")
+    assert str(r.table["lower99_8_adj_is_zero"].dtype) == "boolean"
     assert list(df.columns) == ["council_name", "O", "E"]
     curve = r.curve(n_points=20)
     assert len(curve) == 20
@@ -197,3 +207,232 @@ def test_errors():
         funnel([1], [10], "proportion", confidence=99.8)
     with pytest.raises(ValueError, match="target must be"):
         funnel([1], [10], "proportion", target=1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# variance-stabilising scales (issue 10): z-scores, phi, tau2 and limits on the scale
+
+
+def test_arcsine_normal_limits_by_hand():
+    # arcsine scale: y0 = asin(sqrt(0.5)) = pi/4 = 0.785398, s = 1 / (2 sqrt(100)) = 0.05;
+    # 95%: 0.785398 -/+ 1.959964 * 0.05 = 0.687400, 0.883397; sin^2 -> 0.402628, 0.597372
+    lim = funnel_limits(100, 0.5, "proportion", confidence=0.95, method="normal")
+    assert lim[0.95][0] == pytest.approx(0.402628, abs=1e-6)
+    assert lim[0.95][1] == pytest.approx(0.597372, abs=1e-6)
+
+
+def test_z_scores_on_each_scale_by_hand():
+    # arcsine (default for proportions): 2 sqrt(100) (asin(sqrt(0.6)) - pi/4)
+    #   = 20 (0.886077 - 0.785398) = 2.013579
+    r = funnel(np.array([60, 40]), np.array([100, 100]), "proportion", target=0.5)
+    np.testing.assert_allclose(r.table["z"], [2.013579, -2.013579], atol=1e-6)
+    # logit: logit(0.6) = log(1.5) = 0.405465, s = 1 / sqrt(100 * 0.25) = 0.2 -> 2.027326
+    r = funnel(np.array([60]), np.array([100]), "proportion", target=0.5, scale="logit")
+    np.testing.assert_allclose(r.table["z"], [2.027326], atol=1e-6)
+    # square root (default for rates): Spiegelhalter (2005b) z = 2 (sqrt(O) - sqrt(E)):
+    # O = 30, E = 20: 2 (5.477226 - 4.472136) = 2.010180; O = 20: 0
+    r = funnel(np.array([30, 20]), np.array([1, 1]), "rate", target=20, multiplier=1)
+    np.testing.assert_allclose(r.table["z"], [2.010180, 0.0], atol=1e-6)
+    # the same for any O, E: z = 2 (sqrt O - sqrt E), E = n * target
+    rng = np.random.default_rng(1)
+    n = rng.uniform(1e3, 1e6, 50)
+    o = rng.poisson(n * 3e-3).astype(float)
+    r = funnel(o, n, "rate", target=300.0)
+    np.testing.assert_allclose(r.table["z"], 2 * (np.sqrt(o) - np.sqrt(n * 3e-3)), rtol=1e-12)
+    # log (SHMI style, FunnelPlotR): log(O/E) sqrt(E): log(1.5) sqrt(20) = 0.405465 * 4.472136
+    # = 1.813295;
+    # a zero count is taken as 0.5: log(0.5 / 4) sqrt(4) = -4.158883
+    r = funnel(np.array([30, 0]), np.array([20, 4]), "ratio", scale="log")
+    np.testing.assert_allclose(r.table["z"], [1.813295, -4.158883], atol=1e-6)
+
+
+def test_arcsine_phi_tau2_and_limits_worked_by_hand():
+    # Five made-up units, target 0.5 (so y0 = pi/4 = 0.7853982), arcsine scale, 10% winsorised.
+    # x/n = 40/100, 50/100, 60/100, 180/400, 240/400; s = 0.05, 0.05, 0.05, 0.025, 0.025
+    # y = asin(sqrt(p)) = 0.6847192, 0.7853982, 0.8860771, 0.7353145, 0.8860771
+    # z = (y - y0) / s = -2.013579, 0, 2.013579, -2.003348, 4.027158
+    # sorted: -2.013579, -2.003348, 0, 2.013579, 4.027158; numpy linear quantiles:
+    #   q10 = -2.013579 + 0.4 (0.010231) = -2.009487; q90 = 2.013579 + 0.6 (2.013579) = 3.221727
+    # winsorised: -2.009487, 0, 2.013579, -2.003348, 3.221727
+    # phi = (4.038038 + 0 + 4.054502 + 4.013404 + 10.379580) / 5 = 4.497093
+    # w = 1/s^2 = 400, 400, 400, 1600, 1600: sum w = 4400, sum w^2 = 5,600,000,
+    #   denominator 4400 - 5,600,000 / 4400 = 3127.273; tau2 = (5 * 4.497093 - 4) / 3127.273
+    #   = 0.0059111
+    # 99.8% normal adjusted limits at n = 100: pi/4 -/+ 3.090232 sqrt(0.0025 + 0.0059111)
+    #   = 0.785398 -/+ 0.283416; sin^2 -> 0.231523, 0.768477 (unadjusted 0.347936, 0.652064)
+    x = np.array([40, 50, 60, 180, 240])
+    n = np.array([100, 100, 100, 400, 400])
+    r = funnel(x, n, "proportion", target=0.5, method="normal")
+    assert r.scale == "arcsine"
+    np.testing.assert_allclose(
+        r.table["z"], [-2.013579, 0, 2.013579, -2.003348, 4.027158], atol=1e-6
+    )
+    assert r.phi == pytest.approx(4.497093, abs=1e-6)
+    assert r.tau2 == pytest.approx(0.0059111, abs=1e-7)
+    t = r.table
+    assert t["lower99_8_adj"].iloc[0] == pytest.approx(0.231523, abs=1e-6)
+    assert t["upper99_8_adj"].iloc[0] == pytest.approx(0.768477, abs=1e-6)
+    assert t["lower99_8"].iloc[0] == pytest.approx(0.347936, abs=1e-6)
+    assert t["upper99_8"].iloc[0] == pytest.approx(0.652064, abs=1e-6)
+    # exact limits are widened on the arcsine scale by adding the between-unit term in
+    # quadrature: (g(L_adj) - y0)^2 = (g(L) - y0)^2 + z^2 tau2, from the exact unadjusted limits
+    e = funnel(x, n, "proportion", target=0.5)
+    for col, z in (("lower99_8", 3.090232), ("upper95", 1.959964)):
+        g, g_adj = np.arcsin(np.sqrt(e.table[col])), np.arcsin(np.sqrt(e.table[col + "_adj"]))
+        expected = (g - np.pi / 4) ** 2 + z**2 * e.tau2
+        np.testing.assert_allclose((g_adj - np.pi / 4) ** 2, expected, rtol=1e-6)
+
+
+def test_normal_limits_match_funnelplotr_formulas():
+    # FunnelPlotR build_limits_lookup (nhs-r-community/FunnelPlotR, R/build_limits_lookup.R):
+    # CQC (square root): (1 +/- z sqrt((1 / (2 sqrt(E)))^2 + tau2))^2;
+    # SHMI (log): exp(+/- z sqrt(1 / E + tau2)); target 1, multiplier 1.
+    e = np.array([10.0, 50.0, 250.0, 2000.0])
+    tau2, z = 0.02, 3.090232
+    cqc = funnel_limits(e, 1.0, "ratio", 0.998, "normal", tau2=tau2, adjustment="additive")
+    half = z * np.sqrt((1 / (2 * np.sqrt(e))) ** 2 + tau2)
+    np.testing.assert_allclose(cqc[0.998][1], (1 + half) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(cqc[0.998][0], np.maximum(1 - half, 0) ** 2, rtol=1e-6)
+    shmi = funnel_limits(e, 1.0, "ratio", 0.998, "normal", 1, 1, tau2, "additive", "log")
+    np.testing.assert_allclose(shmi[0.998][1], np.exp(z * np.sqrt(1 / e + tau2)), rtol=1e-6)
+    np.testing.assert_allclose(shmi[0.998][0], np.exp(-z * np.sqrt(1 / e + tau2)), rtol=1e-6)
+
+
+_CASES = [
+    ("proportion", 0.3, 1.0, np.geomspace(5, 1e6, 80)),
+    ("rate", 14.0, 1e5, np.geomspace(500, 1e7, 80)),  # admissions 18-64-like, small councils
+    ("ratio", 1.0, 1.0, np.geomspace(0.5, 1e4, 80)),
+]
+
+
+@pytest.mark.parametrize(("kind", "target", "mult", "grid"), _CASES)
+def test_adjusted_limits_contain_unadjusted_and_equal_them_without_overdispersion(
+    kind, target, mult, grid
+):
+    for scale in funnel_mod.KIND_SCALES[kind]:
+        for method in ("exact", "normal"):
+            base = {"multiplier": mult, "method": method, "scale": scale}
+            unadj = funnel_limits(grid, target, kind, **base)
+            for adjustment, phi, tau2 in (("additive", 3.0, 0.01), ("multiplicative", 3.0, 0)):
+                adj = funnel_limits(
+                    grid, target, kind, phi=phi, tau2=tau2, adjustment=adjustment, **base
+                )
+                for level in unadj:
+                    assert np.all(adj[level][0] <= unadj[level][0])
+                    assert np.all(adj[level][1] >= unadj[level][1])
+                # and strictly wider on the side away from the scale's boundary
+                assert np.all(adj[0.998][1] > unadj[0.998][1])
+            for adjustment, phi, tau2 in (("additive", 3.0, 0.0), ("multiplicative", 0.7, 0.5)):
+                same = funnel_limits(
+                    grid, target, kind, phi=phi, tau2=tau2, adjustment=adjustment, **base
+                )
+                for level in unadj:
+                    np.testing.assert_array_equal(same[level][0], unadj[level][0])
+                    np.testing.assert_array_equal(same[level][1], unadj[level][1])
+
+
+def test_small_population_adjusted_limit_not_inside_exact_one():
+    # Issue 10: on the raw scale the normal "adjusted" 99.8% upper limit at small populations lay
+    # inside the exact unadjusted one. Target 14 per 100,000 at 6,000 people: E = 0.84; raw-scale
+    # tau2 = 1e-9: 14e-5 + 3.090232 sqrt(14e-5 / 6000 + 1e-9) = 62.2 per 100,000, while the
+    # exact 99.9% Poisson(0.84) count quantile is 5 (continuous limit in (4, 5], so 66.7-83.3).
+    old = funnel_limits(6000, 14.0, "rate", 0.998, multiplier=1e5, tau2=1e-9,
+                        adjustment="additive", scale="standard", method="normal")  # fmt: skip
+    exact = funnel_limits(6000, 14.0, "rate", 0.998, multiplier=1e5)
+    assert old[0.998][1] < exact[0.998][1]  # the old defect, reproduced
+    new = funnel_limits(6000, 14.0, "rate", 0.998, multiplier=1e5, tau2=1e-5, adjustment="additive")
+    assert new[0.998][1] > exact[0.998][1]
+
+
+def test_dispersion_equals_poisson_funnel_of_effective_counts():
+    # quasi-Poisson with dispersion d: same limits, z, phi, tau2 as the Poisson funnel of
+    # (x / d, n / d); non-integer effective counts on purpose (d = 54.2)
+    rng = np.random.default_rng(5)
+    n = rng.uniform(2e4, 1e6, 120)
+    x = rng.poisson(n * 3e-5 * rng.gamma(8, 1 / 8, 120) * 54.2).astype(float)
+    d = 54.2
+    for kind, xs, ns, target in (("rate", x, n, None), ("proportion", x, n * 10, None)):
+        a = funnel(xs, ns, kind, target=target, dispersion=d)
+        b = funnel(xs / d, ns / d, kind, target=target)
+        assert a.dispersion == d
+        np.testing.assert_allclose(a.table["value"], b.table["value"], rtol=1e-12)
+        np.testing.assert_allclose(a.table["z"], b.table["z"], rtol=1e-10)
+        assert a.phi == pytest.approx(b.phi, rel=1e-10)
+        assert a.tau2 == pytest.approx(b.tau2, rel=1e-10)
+        for col in ("lower95", "upper99_8", "lower99_8_adj", "upper99_8_adj"):
+            np.testing.assert_allclose(a.table[col], b.table[col], rtol=1e-10)
+        # limits() and curve() work over the real denominators
+        grid = np.array([5e4, 3e5])
+        la, lb = a.limits(grid, adjusted=True), b.limits(grid / d, adjusted=True)
+        np.testing.assert_allclose(la[0.998][1], lb[0.998][1], rtol=1e-10)
+        curve = a.curve(n_points=5, denominator_range=(5e4, 3e5))
+        np.testing.assert_allclose(curve["upper99_8_adj"].iloc[[0, -1]], la[0.998][1], rtol=1e-10)
+
+
+def test_exact_limits_with_non_integer_effective_counts():
+    # Poisson mean m = 7.3 (non-integer): the continuous 99.9% count limit lies in (r - 1, r]
+    # with r the integer quantile: P(X <= 15 | 7.3) = 0.9964, P(X <= 16) = 0.9985, P(X <= 17)
+    # = 0.9994, so r = 17. Effective denominator 7.3 / 0.002 = 3650 = 197,830 / 54.2.
+    lim = funnel_limits(197_830.0, 200.0, "rate", 0.998, multiplier=1e5, dispersion=54.2)
+    r = stats.poisson.ppf(0.999, 7.3)
+    assert r == 17
+    upper_count = lim[0.998][1] / 1e5 * 3650
+    assert r - 1 < upper_count <= r
+    # lower 0.1% quantile: P(X <= 1 | 7.3) = 0.0056 > 0.001 >= P(X <= 0) = 0.00068 -> in (0, 1]
+    lower_count = lim[0.998][0] / 1e5 * 3650
+    assert 0 <= lower_count <= 1
+
+
+def test_lower_limit_informative_when_heavily_overdispersed():
+    # true rates vary with CV 0.63 (gamma shape 2.5) around 300 per 100,000; populations
+    # 50k-1m. The winsorised raw-scale tau2 gives a between-unit sd of about 0.41 x target, more
+    # than 1 / 3.09 = 0.32, so on the raw scale the 99.8% adjusted lower limit is 0 for every
+    # unit (issue 10); on the square-root scale it is clipped only when
+    # 3.09 sqrt(tau2) > sqrt(target), i.e. a CV above about 2 / 3.09 = 0.65: here all > 0.
+    rng = np.random.default_rng(11)
+    n = rng.uniform(5e4, 1e6, 150)
+    x = rng.poisson(n * 3e-3 * rng.gamma(2.5, 1 / 2.5, 150))
+    old = funnel(x, n, "rate", target=300.0, scale="standard", method="normal")
+    assert old.table["lower99_8_adj_is_zero"].all()
+    new = funnel(x, n, "rate", target=300.0)
+    assert new.scale == "sqrt"
+    assert (new.table["lower99_8_adj"] > 0).all()
+    assert not new.table["lower99_8_adj_is_zero"].any()
+    lo = new.limits(np.array([5e4, 1e6]), adjusted=True)[0.998][0]
+    assert np.all(lo > 0)
+
+
+def test_lower_adj_is_zero_flag():
+    # Poisson 0.1% count quantile: 0 for E = 0.25 (P(X = 0) = 0.78); for E = 10, P(X <= 1) =
+    # 0.0005 < 0.001 so the limit is > 0; a missing denominator gives NA, not False
+    x, n = np.array([0, 9, 50, 1]), np.array([100, 4e3, 2e4, np.nan])
+    r = funnel(x, n, "rate", target=250.0, adjustment="none")
+    flags = r.table["lower99_8_adj_is_zero"]
+    assert str(flags.dtype) == "boolean"
+    assert list(flags.iloc[:3]) == [True, False, False]  # E = 0.25 -> 0; E = 10 and 50 -> > 0
+    assert pd.isna(flags.iloc[3])
+    assert (r.table["lower99_8_adj"].iloc[:3] == 0).tolist() == [True, False, False]
+
+
+def test_model_description():
+    x = np.array([40, 50, 60, 180, 240])
+    n = np.array([100, 100, 100, 400, 400])
+    r = funnel(x, n, "proportion", target=0.5)
+    assert r.model_description("England") == (
+        f"binomial funnel around 0.5 (England); arcsine square-root scale; additive random-effects "
+        f"overdispersion (tau2 = {r.tau2:.3g}, phi = 4.5, 10% winsorised each tail); "
+        "95% and 99.8% exact limits"
+    )
+    q = funnel(x * 3, n * 3, "rate", target=3134.0, adjustment="none", dispersion=54.2)
+    text = q.model_description("England", unit_name="council")
+    assert text.startswith("Poisson funnel around 3,134 (England); square-root scale; no overdisp")
+    assert text.endswith("95% and 99.8% exact limits; within-council dispersion 54.2")
+
+
+def test_dispersion_and_scale_errors():
+    with pytest.raises(ValueError, match="dispersion must be one positive finite number"):
+        funnel([1], [10], "rate", dispersion=0)
+    with pytest.raises(ValueError, match="dispersion must be one positive finite number"):
+        funnel_limits([10], 5.0, "rate", dispersion=np.array([2.0, 3.0]))
+    with pytest.raises(ValueError, match="does not suit a proportion"):
+        funnel([1], [10], "proportion", scale="sqrt")

@@ -5,41 +5,90 @@ Three kinds of indicator, each with a value, a "precision" (denominator) and a t
 ============ ======================= ===================== =========================================
 kind         value                   denominator           variance of the value at the target
 ============ ======================= ===================== =========================================
-proportion   x / n (x multiplier)    n (people asked...)   theta0 (1 - theta0) / n   (binomial)
-rate         x / n (x multiplier)    n (population)        theta0 / n                (Poisson)
-ratio        O / E (x multiplier)    E (expected events)   theta0 / E                (Poisson)
+proportion   x / n (x multiplier)    n (people asked...)   d theta0 (1 - theta0) / n   (binomial)
+rate         x / n (x multiplier)    n (population)        d theta0 / n                (Poisson)
+ratio        O / E (x multiplier)    E (expected events)   d theta0 / E                (Poisson)
 ============ ======================= ===================== =========================================
 
-Control limits (``method``): ``exact`` inverts the binomial or Poisson distribution function of
-the count at the target for every denominator, using its continuous form (the regularised
-incomplete beta / gamma function; scipy ``bdtrik``/``pdtrik``), which interpolates smoothly between
-the integer quantiles as Spiegelhalter (2005, Appendix A.1) does linearly; ``normal`` uses
-``theta0 +/- z * sd`` on the z-score scale (below).
+``d`` is the within-unit ``dispersion`` (default 1): for quasi-binomial or quasi-Poisson data,
+whose sampling variance is ``d`` times the binomial or Poisson one (McCullagh and Nelder 1989,
+chapter 9, quasi-likelihood), the limits and z-scores use the *effective counts* ``x / d`` events
+out of ``n / d``. The value ``x / n`` is unchanged, so limits can still be drawn over the real
+denominators. ``d`` must be estimated elsewhere (e.g. from within-unit monthly variation);
+assuming ``d = 1`` for clustered events (delayed days cluster by patient) makes every unit look
+more precise than it is.
 
-Overdispersion (Spiegelhalter 2005, Section 6; Spiegelhalter et al. 2012):
+Unadjusted control limits (``method``): ``exact`` inverts the binomial or Poisson distribution
+function of the (effective) count at the target for every denominator, using its continuous form
+(the regularised incomplete beta / gamma function; scipy ``bdtrik``/``pdtrik``, which accept
+non-integer counts), which interpolates smoothly between the integer quantiles as Spiegelhalter
+(2005a, Appendix A.1) does linearly; ``normal`` uses ``y0 +/- z s`` on the z-score scale (below),
+back-transformed.
 
-1. z-scores ``z_i = (y_i - y0) / s_i`` on a scale (``scale``): ``standard`` (the table's variance;
-   default for proportions and rates) or ``sqrt`` for Poisson kinds (``y = sqrt(value)``,
-   ``s = 1 / (2 sqrt(denominator))``, so ``z = 2 (sqrt(O) - sqrt(E))`` for a ratio; default for
-   ratios, as FunnelPlotR does).
+Overdispersion between units (Spiegelhalter 2005a, Section 6; 2005b; Spiegelhalter et al. 2012):
+
+1. z-scores ``z_i = (y_i - y0) / s_i`` on a variance-stabilising scale (``scale``), with
+   ``n_i`` the effective denominator (``denominator / dispersion``):
+
+   ========= ============================= ================================== ====================
+   scale     y (value per 1 is p or r)      s                                  default for
+   ========= ============================= ================================== ====================
+   sqrt      sqrt(r)                       1 / (2 sqrt(n))                    rate, ratio
+   log       log(r)                        1 / sqrt(n theta0)                 (option)
+   arcsine   asin(sqrt(p))                 1 / (2 sqrt(n))                    proportion
+   logit     log(p / (1 - p))              1 / sqrt(n theta0 (1 - theta0))    (option)
+   standard  the value itself              sqrt(variance at the target)       (option)
+   ========= ============================= ================================== ====================
+
+   On the square-root scale ``z = 2 (sqrt(O) - sqrt(E))`` with ``O = x``, ``E = n theta0``
+   (Spiegelhalter 2005b); a ratio's default is the square root too (Spiegelhalter 2005a; the
+   CQC method of FunnelPlotR), because it copes with zero counts; ``log`` is the SHMI/FunnelPlotR
+   default for ratios and ``y = log(O / E)``, ``s = 1 / sqrt(E)`` when theta0 = 1. On the log
+   and logit scales a zero (or, for logit, full) count is replaced by 0.5 (or n - 0.5), a
+   Haldane-type correction, so its z-score is finite.
 2. Winsorise: z-scores below the ``winsor`` quantile or above the ``1 - winsor`` quantile (default
    10% each tail, numpy's linear quantile) are set to those quantiles.
 3. ``phi = mean(z_winsorised^2)``; test statistic ``n * phi`` against chi-square with ``n - 1``
    degrees of freedom, p-value ``P(chi2_{n-1} >= n phi)``.
-4. Multiplicative adjustment: limits ``y0 +/- z_a sqrt(phi) s`` (phi floored at 1).
-   Additive random effects (DerSimonian-Laird style, as FunnelPlotR):
-   ``tau2 = max(0, (n phi - (n - 1)) / (sum(w) - sum(w^2) / sum(w)))`` with ``w = 1 / s^2``, and
-   limits ``y0 +/- z_a sqrt(s^2 + tau2)``; both back-transformed from the z-score scale.
+4. Additive random effects (DerSimonian-Laird style, as FunnelPlotR):
+   ``tau2 = max(0, (n phi - (n - 1)) / (sum(w) - sum(w^2) / sum(w)))`` with ``w = 1 / s^2``.
+
+Adjusted limits are built on the same scale from the unadjusted ones (exact or normal) and
+back-transformed. With ``g`` the scale's transform, ``y0 = g(theta0)`` and ``D = |g(L) - y0|`` the
+distance of an unadjusted limit ``L`` from the target on that scale:
+
+* additive: ``D_adj = sqrt(D^2 + z^2 tau2)``. Under the additive model a unit's value is
+  ``y0 + u + e`` with between-unit ``u ~ N(0, tau2)`` and sampling error ``e``; when ``e`` is
+  normal its ``z`` quantile is ``z sqrt(s^2 + tau2) = sqrt((z s)^2 + z^2 tau2)``, exactly the
+  limits of Spiegelhalter et al. (2012) and FunnelPlotR. Putting the exact sampling distance in
+  place of ``z s`` keeps the exact limits' small-count accuracy (they are reproduced when
+  ``tau2 = 0``), and the result tends to the normal form as denominators grow.
+  (Stretching ``D`` by ``sqrt(s^2 + tau2) / s`` instead would also contain the exact limits, but
+  it multiplies their small-count skew on the square-root scale: on delayed transfers 2019-20,
+  expected counts 0.25-39, it left 134 of 150 councils with a zero 99.8% lower limit against 113
+  with quadrature, of which 76 are zero before any adjustment.)
+* multiplicative: ``D_adj = sqrt(phi) D`` (phi floored at 1), the inflation of limits about the
+  target of Spiegelhalter (2005a, Section 6).
+
+So the adjusted limits always contain the unadjusted ones where ``tau2 > 0`` (or ``phi > 1``)
+and equal them otherwise (containment is also enforced elementwise against rounding). Limits
+beyond the scale's boundary are clipped to it (0 for counts; 0 and 1 for proportions): where the
+adjusted lower limit is 0, lower values cannot be distinguished from the target (column
+``lower{level}_adj_is_zero``). Weakness: the between-unit spread is assumed normal on the
+transformed scale, and tau2 is estimated once for all units from winsorised z-scores.
 
 References
 ----------
-Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance. Stat Med
+Spiegelhalter DJ (2005a). Funnel plots for comparing institutional performance. Stat Med
 24:1185-1202. doi:10.1002/sim.1970
+Spiegelhalter DJ (2005b). Handling over-dispersion of performance indicators. Qual Saf Health Care
+14:347-351. doi:10.1136/qshc.2005.013755
 Spiegelhalter DJ, Sherlaw-Johnson C, Bardsley M, Blunt I, Wood C, Grigg O (2012). Statistical
 methods for healthcare regulation: rating, screening and surveillance. JRSS A 175:1-47.
 doi:10.1111/j.1467-985X.2011.01010.x
 DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188.
-FunnelPlotR (R package, Chris Mainey): the same winsorised phi and tau2 estimators.
+McCullagh P, Nelder JA (1989). Generalized Linear Models, 2nd ed. Chapman & Hall, chapter 9.
+FunnelPlotR (R package, Chris Mainey): the same transforms, winsorised phi and tau2 estimators.
 """
 
 from __future__ import annotations
@@ -57,6 +106,7 @@ from asc_evidence.stats.intervals import (
     Confidence,
     check_confidence,
     check_method,
+    level_label,
     z_value,
 )
 
@@ -67,7 +117,18 @@ ADJUSTMENTS = {
     "multiplicative": "multiplicative (phi)",
     "none": "none",
 }
-SCALES = {"standard": "standard", "sqrt": "square root"}
+SCALES = {
+    "standard": "untransformed",
+    "sqrt": "square-root",
+    "log": "log",
+    "arcsine": "arcsine square-root",
+    "logit": "logit",
+}
+KIND_SCALES = {
+    "proportion": ("arcsine", "logit", "standard"),
+    "rate": ("sqrt", "log", "standard"),
+    "ratio": ("sqrt", "log", "standard"),
+}
 WITHIN, ABOVE, BELOW = "within", "above", "below"
 _EXACT_MAX_UNIQUE = 20_000  # beyond this many distinct denominators, interpolate on a log grid
 _GRID_POINTS = 4_096
@@ -83,20 +144,56 @@ def level_tag(level: float) -> str:
 
 
 def _to_scale(y: np.ndarray, scale: str) -> np.ndarray:
-    return np.sqrt(y) if scale == "sqrt" else y
-
-
-def _from_scale(t: np.ndarray, scale: str) -> np.ndarray:
-    return np.maximum(t, 0.0) ** 2 if scale == "sqrt" else t
-
-
-def _sd(denominator: np.ndarray, theta0: float, kind: str, scale: str) -> np.ndarray:
-    """Standard deviation of the (per 1) value at the target, on the z-score scale."""
+    """The transform ``g`` (value per 1 -> z-score scale); infinite at the scale's boundary."""
+    y = np.asarray(y, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if scale == "sqrt":
-            return 1 / (2 * np.sqrt(denominator))
-        g = theta0 * (1 - theta0) if kind == "proportion" else theta0
-        return np.sqrt(g / denominator)
+            return np.sqrt(y)
+        if scale == "log":
+            return np.log(y)
+        if scale == "arcsine":
+            return np.arcsin(np.sqrt(y))
+        if scale == "logit":
+            return special.logit(y)
+    return y
+
+
+def _from_scale(t: np.ndarray, scale: str, kind: str) -> np.ndarray:
+    """Inverse of :func:`_to_scale`, clipped to the values a proportion or count can take."""
+    if scale == "sqrt":
+        return np.maximum(t, 0.0) ** 2
+    if scale == "log":
+        return np.exp(t)
+    if scale == "arcsine":
+        return np.sin(np.clip(t, 0.0, np.pi / 2)) ** 2
+    if scale == "logit":
+        return special.expit(t)
+    return np.clip(t, 0.0, 1.0) if kind == "proportion" else np.maximum(t, 0.0)
+
+
+def _sd(n_eff: np.ndarray, theta0: float, kind: str, scale: str) -> np.ndarray:
+    """Standard deviation of the (per 1) value at the target on the z-score scale.
+
+    ``n_eff`` is the effective denominator (denominator / dispersion).
+    """
+    g = theta0 * (1 - theta0) if kind == "proportion" else theta0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale in ("sqrt", "arcsine"):
+            return 1 / (2 * np.sqrt(n_eff))
+        if scale in ("log", "logit"):
+            return 1 / np.sqrt(n_eff * g)
+        return np.sqrt(g / n_eff)
+
+
+def _scaled_value(x_eff: np.ndarray, n_eff: np.ndarray, kind: str, scale: str) -> np.ndarray:
+    """``g(x / n)`` for z-scores, with the 0.5 correction of zero (full) counts on log/logit."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale == "log":
+            return np.log(np.maximum(x_eff, 0.5) / n_eff)
+        if scale == "logit":
+            x_c = np.clip(x_eff, 0.5, np.maximum(n_eff - 0.5, 0.5))
+            return special.logit(x_c / n_eff)
+        return _to_scale(x_eff / n_eff, scale)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,9 +213,10 @@ def _exact_limits(
 ) -> list[np.ndarray]:
     """Exact limits (per 1) for each probability in ``qs``: continuous count quantile / denominator.
 
-    Evaluated once per distinct denominator; with more than ``_EXACT_MAX_UNIQUE`` distinct
-    values, on a geometric grid of ``_GRID_POINTS`` denominators, linearly interpolated in
-    log(denominator) (relative error below 1e-5 for denominators >= 1; tested).
+    ``denominator`` may be non-integer (effective counts). Evaluated once per distinct
+    denominator; with more than ``_EXACT_MAX_UNIQUE`` distinct values, on a geometric grid of
+    ``_GRID_POINTS`` denominators, linearly interpolated in log(denominator) (relative error
+    below 1e-5 for denominators >= 1; tested).
     """
     ok = np.isfinite(denominator) & (denominator > 0)
     d = denominator[ok]
@@ -135,6 +233,38 @@ def _exact_limits(
     return outs
 
 
+def _check_dispersion(dispersion: float) -> float:
+    if (
+        isinstance(dispersion, bool)
+        or not isinstance(dispersion, int | float | np.floating | np.integer)
+        or not (np.isfinite(dispersion) and dispersion > 0)
+    ):
+        msg = (
+            "dispersion must be one positive finite number (the ratio of the within-unit variance "
+            f"to the binomial/Poisson variance; 1 for none); got {dispersion!r}. Estimate it "
+            "first (e.g. from within-unit monthly variation) and pass a scalar."
+        )
+        raise ValueError(msg)
+    return float(dispersion)
+
+
+def _widen(
+    t: np.ndarray, y0: float, side: int, z: float, adjustment: str, phi: float, tau2: float
+) -> np.ndarray | None:
+    """Move a limit ``t`` (z-score scale; ``side`` -1 lower, +1 upper) away from ``y0``.
+
+    Additive: distance ``sqrt((t - y0)^2 + z^2 tau2)``; multiplicative: ``sqrt(phi) |t - y0|``.
+    None when there is nothing to widen (``tau2 <= 0`` or ``phi <= 1``).
+    """
+    with np.errstate(invalid="ignore"):
+        distance = np.maximum(side * (t - y0), 0.0)
+        if adjustment == "multiplicative" and np.isfinite(phi) and phi > 1:
+            return y0 + side * np.sqrt(phi) * distance
+        if adjustment == "additive" and np.isfinite(tau2) and tau2 > 0:
+            return y0 + side * np.sqrt(distance**2 + z**2 * tau2)
+    return None
+
+
 def funnel_limits(
     denominator: ArrayLike,
     target: float,
@@ -146,88 +276,93 @@ def funnel_limits(
     tau2: float = 0.0,
     adjustment: str = "none",
     scale: str | None = None,
+    dispersion: float = 1.0,
 ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
     """Lower and upper control limits at each denominator, for each confidence level.
 
     Parameters
     ----------
     denominator : scalar, array or Series
-        n (proportion, rate) or expected count E (ratio).
+        n (proportion, rate) or expected count E (ratio): the real one, not divided by the
+        dispersion.
     target : float
         Benchmark in value units (e.g. 0.62, or 512.3 per 100,000, or 1 for a ratio).
     kind : {"proportion", "rate", "ratio"}
     confidence : float or tuple of float
         Default ``(0.95, 0.998)``: the usual "2 and 3 sigma" funnel limits.
     method : {"exact", "normal"}
-        Unadjusted limits (see the module notes). Ignored when ``adjustment`` is not ``"none"``:
-        adjusted limits are always normal on the z-score scale (Spiegelhalter 2005, Section 6).
+        Unadjusted limits, and the limits the adjustment widens (see the module notes).
     multiplier : float
         Value units per 1 (100 for percentages, 100,000 for rates per 100,000).
     phi, tau2 : float
-        Overdispersion estimates (from :func:`funnel`); phi below 1 is treated as 1.
+        Overdispersion estimates on the z-score ``scale`` (from :func:`funnel`).
     adjustment : {"none", "multiplicative", "additive"}
-    scale : {"standard", "sqrt"} or None
-        z-score scale; None picks ``standard`` for proportions and rates, ``sqrt`` for ratios.
+    scale : {"sqrt", "log", "arcsine", "logit", "standard"} or None
+        z-score scale; None picks ``arcsine`` for proportions and ``sqrt`` for rates and ratios.
+    dispersion : float
+        Within-unit dispersion ``d`` (default 1): limits of the effective counts ``n / d``.
 
     Returns
     -------
     dict
         ``{level: (lower, upper)}`` arrays in value units; NaN where the denominator is not > 0.
+        Adjusted limits contain the unadjusted ones and equal them when ``tau2 = 0``
+        (additive) or ``phi <= 1`` (multiplicative).
 
     Notes
     -----
-    Exact limits assume a binomial or Poisson count; the normal ones are poor for small
-    denominators or targets near 0 or 1 (the lower proportion limit may be clipped at 0).
-    Where the expected count (denominator x target) is below about 1, exact limits do not
-    narrow monotonically (the count quantile jumps from 0 to 1); no funnel is informative there.
+    Exact limits assume a binomial or Poisson (effective) count; the normal ones are poor for
+    small denominators or targets near 0 or 1. Where the expected count (effective denominator
+    x target) is below about 1, exact limits do not narrow monotonically (the count quantile
+    jumps from 0 to 1); no funnel is informative there.
     """
     check_method(kind, KINDS)
     check_method(method, LIMIT_METHODS)
     check_method(adjustment, ADJUSTMENTS)
     scale = _default_scale(kind, scale)
+    dispersion = _check_dispersion(dispersion)
     levels = check_confidence(confidence)
     d = np.asarray(
         denominator.to_numpy() if isinstance(denominator, pd.Series) else denominator, dtype=float
     )
+    n_eff = d / dispersion
     theta0 = float(target) / multiplier
     _check_target(theta0, kind)
-    out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    exact = adjustment == "none" and method == "exact"
-    if exact:
+    bad = ~(np.isfinite(n_eff) & (n_eff > 0))
+    s = _sd(n_eff, theta0, kind, scale)
+    y0 = float(_to_scale(np.float64(theta0), scale))
+    if method == "exact":
         qs = [q for level in levels for q in ((1 - level) / 2, (1 + level) / 2)]
-        limits = _exact_limits(qs, d, theta0, kind)
+        exact = _exact_limits(qs, n_eff, theta0, kind)
+    out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for i, level in enumerate(levels):
-        if exact:
-            lower, upper = limits[2 * i], limits[2 * i + 1]
+        if method == "exact":
+            lower, upper = exact[2 * i], exact[2 * i + 1]
+            t_lower, t_upper = _to_scale(lower, scale), _to_scale(upper, scale)
         else:
-            s = _sd(d, theta0, kind, scale)
-            if adjustment == "multiplicative":
-                half = z_value(level) * np.sqrt(max(phi, 1.0)) * s
-            elif adjustment == "additive":
-                half = z_value(level) * np.sqrt(s**2 + max(tau2, 0.0))
-            else:
-                half = z_value(level) * s
-            y0 = _to_scale(np.float64(theta0), scale)
-            lower = _from_scale(y0 - half, scale)
-            upper = _from_scale(y0 + half, scale)
-            if kind == "proportion":
-                lower, upper = np.clip(lower, 0, 1), np.clip(upper, 0, 1)
-            else:
-                lower = np.maximum(lower, 0)
-            bad = ~(np.isfinite(d) & (d > 0))
-            lower, upper = np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
+            half = z_value(level) * s
+            t_lower, t_upper = y0 - half, y0 + half
+            lower, upper = _from_scale(t_lower, scale, kind), _from_scale(t_upper, scale, kind)
+        t_lower_adj = _widen(t_lower, y0, -1, z_value(level), adjustment, phi, tau2)
+        t_upper_adj = _widen(t_upper, y0, +1, z_value(level), adjustment, phi, tau2)
+        if t_lower_adj is not None and t_upper_adj is not None:
+            adj_lower = _from_scale(t_lower_adj, scale, kind)
+            adj_upper = _from_scale(t_upper_adj, scale, kind)
+            # the construction already implies containment; enforce it against rounding
+            lower, upper = np.fmin(adj_lower, lower), np.fmax(adj_upper, upper)
+        lower = np.where(bad, np.nan, lower)
+        upper = np.where(bad, np.nan, upper)
         out[level] = (lower * multiplier, upper * multiplier)
     return out
 
 
 def _default_scale(kind: str, scale: str | None) -> str:
     if scale is None:
-        return "sqrt" if kind == "ratio" else "standard"
+        return KIND_SCALES[kind][0]
     check_method(scale, SCALES)
-    if scale == "sqrt" and kind == "proportion":
-        msg = (
-            "scale='sqrt' is for Poisson kinds (rate, ratio); use scale='standard' for proportions."
-        )
+    if scale not in KIND_SCALES[kind]:
+        valid = ", ".join(repr(v) for v in KIND_SCALES[kind])
+        msg = f"scale={scale!r} does not suit a {kind}; use one of {valid}."
         raise ValueError(msg)
     return scale
 
@@ -264,7 +399,7 @@ def winsorise(z: np.ndarray, fraction: float = 0.1) -> np.ndarray:
 def overdispersion(
     z: np.ndarray, sd: np.ndarray, winsor: float = 0.1
 ) -> tuple[float, float, float]:
-    """Winsorised phi, its chi-square p-value and the additive tau2 (Spiegelhalter 2005, Section 6).
+    """Winsorised phi, its chi-square p-value and the additive tau2 (Spiegelhalter 2005a, Section 6).
 
     Parameters
     ----------
@@ -309,14 +444,24 @@ def overdispersion(
 # results
 
 
+def _number(x: float) -> str:
+    """A short human number: 3.134 -> '3.134', 512.34 -> '512.3', 12345.6 -> '12,346'."""
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 @dataclass
 class FunnelResult:
     """A funnel comparison: per-unit table, overdispersion estimates and limit curves.
 
-    ``table`` holds per unit: ``value``, ``denominator``, ``z``, for each level ``lower95``,
-    ``upper95``, ``flag95`` (unadjusted) and ``lower95_adj``, ``upper95_adj``, ``flag95_adj``
-    (adjusted), with ``99_8`` for 0.998. Flags are ``"above"``, ``"below"``, ``"within"``
-    (None where the value or denominator is missing).
+    ``table`` holds per unit: ``value``, ``denominator``, ``z`` (on ``scale``), and for each level
+    ``lower95``, ``upper95``, ``flag95`` (unadjusted), ``lower95_adj``, ``upper95_adj``,
+    ``flag95_adj`` (adjusted) and ``lower95_adj_is_zero`` (nullable boolean: True where the
+    adjusted lower limit is 0, so a value below the target cannot be told apart from it; NA
+    where the limit is missing), with ``99_8`` for 0.998. Flags are ``"above"``, ``"below"``,
+    ``"within"`` (missing where the value or denominator is missing). ``phi`` and ``tau2`` are on
+    ``scale``; ``dispersion`` is the within-unit dispersion used for limits and z-scores.
     """
 
     kind: str
@@ -332,6 +477,7 @@ class FunnelResult:
     tau2: float
     winsor: float
     table: pd.DataFrame = field(repr=False)
+    dispersion: float = 1.0
 
     @property
     def overdispersed(self) -> bool:
@@ -341,7 +487,7 @@ class FunnelResult:
     def limits(
         self, denominator: ArrayLike, adjusted: bool = False
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """Limits at any denominators (unadjusted, or with this result's adjustment)."""
+        """Limits at any (real) denominators (unadjusted, or with this result's adjustment)."""
         return funnel_limits(
             denominator,
             self.target,
@@ -353,6 +499,7 @@ class FunnelResult:
             tau2=self.tau2,
             adjustment=self.adjustment if adjusted else "none",
             scale=self.scale,
+            dispersion=self.dispersion,
         )
 
     def curve(
@@ -382,12 +529,43 @@ class FunnelResult:
                 out[f"upper{level_tag(level)}_adj"] = upper
         return out
 
+    def model_description(self, centre_label: str = "target", unit_name: str = "unit") -> str:
+        """One plain-English line naming the model, for captions.
+
+        e.g. ``"Poisson funnel around 3.134 (England); square-root scale; additive random-effects
+        overdispersion (tau2 = 2.03e-06, phi = 3.36, 10% winsorised each tail); 95% and 99.8%
+        exact limits; within-council dispersion 54.2"`` (``centre_label="England"``,
+        ``unit_name="council"``).
+        """
+        parts = [f"{KINDS[self.kind]} funnel around {_number(self.target)} ({centre_label})"]
+        parts.append(f"{SCALES[self.scale]} scale")
+        wins = f"{self.winsor * 100:g}% winsorised each tail"
+        stats_ = f"tau2 = {self.tau2:.3g}, phi = {self.phi:.3g}, {wins}"
+        if self.adjustment == "additive":
+            od = f"additive random-effects overdispersion ({stats_})"
+            if not self.tau2 > 0:
+                od += ", so limits not widened"
+        elif self.adjustment == "multiplicative":
+            od = f"multiplicative overdispersion (phi = {self.phi:.3g}, {wins})"
+            if not self.phi > 1:
+                od += ", so limits not widened"
+        else:
+            od = f"no overdispersion adjustment (phi = {self.phi:.3g}, {wins})"
+        parts.append(od)
+        levels = [level_label(level) for level in self.confidence]
+        joined = levels[0] if len(levels) == 1 else ", ".join(levels[:-1]) + f" and {levels[-1]}"
+        parts.append(f"{joined} {'exact' if self.method == 'exact' else 'normal'} limits")
+        if self.dispersion != 1:
+            parts.append(f"within-{unit_name} dispersion {self.dispersion:.3g}")
+        return "; ".join(parts)
+
     def summary(self) -> dict[str, Any]:
         """Scalars of the result as a dict (for reports)."""
         return {
             "kind": self.kind, "target": self.target, "method": self.method, "scale": self.scale,
             "adjustment": self.adjustment, "n_units": self.n_units, "phi": self.phi,
             "p_value": self.p_value, "tau2": self.tau2, "winsor": self.winsor,
+            "dispersion": self.dispersion,
         }  # fmt: skip
 
 
@@ -402,6 +580,7 @@ def funnel(
     multiplier: float | None = None,
     winsor: float = 0.1,
     scale: str | None = None,
+    dispersion: float = 1.0,
 ) -> FunnelResult:
     """Funnel plot limits, z-scores, overdispersion and flags for all units at once.
 
@@ -419,7 +598,7 @@ def funnel(
     confidence : float or tuple of float
         Default ``(0.95, 0.998)``.
     method : {"exact", "normal"}
-        Unadjusted limits; see :func:`funnel_limits`.
+        Limits before widening; see :func:`funnel_limits`.
     adjustment : {"additive", "multiplicative", "none"}
         Adjusted limits and flags (default additive random effects, Spiegelhalter et al. 2012).
         The adjusted columns are always computed; whether they should be used is a judgement the
@@ -428,8 +607,13 @@ def funnel(
         Value units per 1: default 1 for proportions and ratios, 100,000 for rates.
     winsor : float
         Fraction winsorised in each tail for phi (default 0.1).
-    scale : {"standard", "sqrt"} or None
-        z-score scale; see the module notes.
+    scale : {"sqrt", "log", "arcsine", "logit", "standard"} or None
+        z-score scale for z, phi, tau2 and the adjusted limits; None: ``arcsine`` for
+        proportions, ``sqrt`` for rates and ratios (see the module notes).
+    dispersion : float
+        Within-unit dispersion (default 1): each unit's sampling variance is ``dispersion`` times
+        the binomial/Poisson one; z-scores and limits use ``x / dispersion`` events out of
+        ``denominator / dispersion``. One number for all units.
 
     Returns
     -------
@@ -445,6 +629,7 @@ def funnel(
     check_method(adjustment, ADJUSTMENTS)
     levels = check_confidence(confidence)
     scale = _default_scale(kind, scale)
+    dispersion = _check_dispersion(dispersion)
     if multiplier is None:
         multiplier = 1e5 if kind == "rate" else 1.0
     index = next((v.index for v in (x, denominator) if isinstance(v, pd.Series)), None)
@@ -464,17 +649,21 @@ def funnel(
     theta0 = float(target) / multiplier
     _check_target(theta0, kind)
 
+    x_eff, n_eff = xa / dispersion, da / dispersion
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(ok, xa / da, np.nan)
-        s = np.where(ok, _sd(da, theta0, kind, scale), np.nan)
-        z = (_to_scale(y, scale) - _to_scale(np.float64(theta0), scale)) / s
+        s = np.where(ok, _sd(n_eff, theta0, kind, scale), np.nan)
+        y_scaled = np.where(ok, _scaled_value(x_eff, n_eff, kind, scale), np.nan)
+        z = (y_scaled - _to_scale(np.float64(theta0), scale)) / s
     phi, p_value, tau2 = overdispersion(z, s, winsor)
 
     value = y * multiplier
     table = pd.DataFrame({"value": value, "denominator": da, "z": z}, index=index)
-    unadj = funnel_limits(da, target, kind, levels, method, multiplier, scale=scale)
-    adj_method = adjustment if adjustment != "none" else "none"
-    adj = funnel_limits(da, target, kind, levels, method, multiplier, phi, tau2, adj_method, scale)
+    common = {"multiplier": multiplier, "scale": scale, "dispersion": dispersion}
+    unadj = funnel_limits(da, target, kind, levels, method, **common)
+    adj = funnel_limits(
+        da, target, kind, levels, method, phi=phi, tau2=tau2, adjustment=adjustment, **common
+    )
     for level in levels:
         tag = level_tag(level)
         lo, hi = unadj[level]
@@ -483,6 +672,9 @@ def funnel(
         lo, hi = adj[level]
         table[f"lower{tag}_adj"], table[f"upper{tag}_adj"] = lo, hi
         table[f"flag{tag}_adj"] = _flag(value, lo, hi)
+        table[f"lower{tag}_adj_is_zero"] = pd.array(
+            np.where(np.isfinite(lo), lo <= 0, None), dtype="boolean"
+        )
     return FunnelResult(
         kind=kind,
         target=float(target),
@@ -497,6 +689,7 @@ def funnel(
         tau2=tau2,
         winsor=winsor,
         table=table,
+        dispersion=dispersion,
     )
 
 
@@ -512,9 +705,11 @@ def funnel_table(
     multiplier: float | None = None,
     winsor: float = 0.1,
     scale: str | None = None,
+    dispersion: float = 1.0,
 ) -> FunnelResult:
     """:func:`funnel` on two columns of ``df``; ``result.table`` is ``df`` with the per-unit
-    columns appended (``value``, ``z``, limits, flags) and a ``method`` column naming the method.
+    columns appended (``value``, ``z``, limits, flags, ``lower99_8_adj_is_zero``...) and a
+    ``method`` column naming the method.
     """
     result = funnel(
         df[x_col],
@@ -527,15 +722,20 @@ def funnel_table(
         multiplier,
         winsor,
         scale,
+        dispersion,
     )
     per_unit = result.table.drop(columns="denominator")
     table = df.copy()
     for col in per_unit:
-        table[col] = per_unit[col].to_numpy()
-    table["method"] = (
+        values = per_unit[col]  # keep the nullable boolean dtype of the *_is_zero columns
+        table[col] = values.array if values.dtype == "boolean" else values.to_numpy()
+    method_text = (
         f"{KINDS[kind]} funnel, {LIMIT_METHODS[method]} limits, "
         f"{ADJUSTMENTS[adjustment]} adjustment, {SCALES[result.scale]} scale"
     )
+    if result.dispersion != 1:
+        method_text += f", within-unit dispersion {result.dispersion:.3g}"
+    table["method"] = method_text
     table["denominator"] = df[n_col].to_numpy(dtype=float, na_value=np.nan)
     result.table = table
     return result
@@ -567,8 +767,8 @@ def plot_funnel(
         Unit names (e.g. council names); default the table's index.
     title, xlabel, ylabel : str
     adjusted : bool or None
-        Draw the adjusted limits too; default when an adjustment was chosen and phi > 1 or
-        tau2 > 0.
+        Draw the adjusted limits too; default when they differ from the unadjusted ones
+        (additive with tau2 > 0, multiplicative with phi > 1).
     """
     table = result.table
     if isinstance(labels, str):
@@ -584,7 +784,9 @@ def plot_funnel(
     else:
         mask = np.isin(names, np.asarray(highlight, dtype=object).astype(str))
     if adjusted is None:
-        adjusted = result.adjustment != "none" and (result.tau2 > 0 or result.phi > 1)
+        adjusted = (result.adjustment == "additive" and result.tau2 > 0) or (
+            result.adjustment == "multiplicative" and result.phi > 1
+        )
 
     curve = result.curve()
     ax.axhline(result.target, color="black", linewidth=1, label=f"Target {result.target:,.3g}")
@@ -630,6 +832,7 @@ __all__ = [
     "ADJUSTMENTS",
     "KINDS",
     "LIMIT_METHODS",
+    "SCALES",
     "FunnelResult",
     "funnel",
     "funnel_limits",
