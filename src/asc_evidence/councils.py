@@ -13,6 +13,10 @@ Consistent geography for time series (the choice, documented in the README):
   Northamptonshire 2021; Cumbria -> Cumberland and Westmorland and Furness 2023) cannot be divided
   from published figures: each successor's series shows the predecessor's figures before the split,
   flagged ``predecessor area``, and cross-council comparisons use only councils that existed that year.
+
+:func:`to_current_geography` applies this rule (once, in :func:`asc_evidence.indicators.get`); each
+row keeps the code of the area it describes (``area_code``) so that one year's comparison counts every
+area once (:func:`asc_evidence.indicators.cross_section`).
 """
 
 from __future__ import annotations

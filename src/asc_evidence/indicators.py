@@ -19,6 +19,11 @@ Assumptions (also in the README):
   denominator, flagged.
 * Fee rates: 2008-09 to 2013-14 the unit cost of independent-sector care (price paid, PSS-EX1);
   2020-21 and 2021-22 the ASC-FR average rate paid to external providers. The series break is flagged.
+* Geography: :func:`get` maps every series onto today's councils once (code changes are the same
+  council; Bournemouth + Poole summed into BCP before April 2019, boundary-approximate; split
+  successors show the predecessor's figure, flagged). Councils abolished in 2019 have no 18+ estimate
+  after mid-2014, which is carried forward and flagged. :func:`cross_section` gives one row per area
+  for a year's comparison.
 """
 
 from __future__ import annotations
