@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,31 +57,79 @@ def test_lineage_of_split_and_recode() -> None:
     assert councils.lineage("E06000030") == [("E06000030", "self")]
 
 
-def test_to_current_geography_flags_every_moved_row() -> None:
+def test_to_current_geography_maps_each_kind_of_change() -> None:
+    # hand-made rows for 2018-19 (before every change except none): rates per 100 (multiplier 100)
     df = pd.DataFrame(
         {
-            "council_code": ["E10000021", "E06000030", "E10000002", "E06000028"],
-            "value": [10.0, 20.0, 30.0, 40.0],
-            "flag": ["", "", "", "suppressed"],
+            "council_code": [
+                "E10000021",  # Northamptonshire -> both successors, predecessor area
+                "E06000030",  # Swindon, unchanged
+                "E10000002",  # Buckinghamshire County -> recoded
+                "E06000028",  # Bournemouth 4 / 10
+                "E06000029",  # Poole 6 / 30 -> BCP (4 + 6) / (10 + 30) = 25%
+                "E06000061",  # "not submitted" template row of a council not yet created
+                "E92000001",  # England passes through
+            ],
+            "period": "2018-19",
+            "numerator": [10.0, 20.0, 30.0, 4.0, 6.0, np.nan, 1.0],
+            "denominator": [100.0, 100.0, 100.0, 10.0, 30.0, np.nan, 2.0],
+            "value": [10.0, 20.0, 30.0, 40.0, 20.0, np.nan, 50.0],
+            "flag": ["", "", "", "suppressed", "", "not submitted", ""],
+            "level": ["council"] * 6 + ["england"],
         }
     )
-    out = (
-        councils.to_current_geography(df)
-        .sort_values(["council_code", "value"])
-        .reset_index(drop=True)
-    )
-    # Northamptonshire copies to both successors; Bucks recoded; Bournemouth relabelled to BCP
-    assert out["council_code"].tolist() == [
+    out = councils.to_current_geography(df, multiplier=100).set_index("council_code")
+    assert sorted(out.index) == [
         "E06000030",
         "E06000058",
         "E06000060",
         "E06000061",
         "E06000062",
+        "E92000001",
     ]
-    assert out["flag"].tolist() == [
-        "",
-        "suppressed; boundary: merged area",
-        "boundary: recode",
-        "boundary: predecessor area",
-        "boundary: predecessor area",
-    ]
+    assert out.loc["E06000058", "value"] == pytest.approx(25.0)  # (4 + 6) / (10 + 30) x 100
+    assert out.loc["E06000058", "geography"] == "merged"
+    assert out.loc["E06000058", "flag"].startswith(
+        "suppressed; boundary: Bournemouth + Poole summed"
+    )
+    assert out.loc["E06000060", "geography"] == "recoded"
+    assert out.loc["E06000060", "flag"] == (
+        "boundary: recoded, recorded under predecessor code E10000002"
+    )
+    for succ in ("E06000061", "E06000062"):
+        assert out.loc[succ, "value"] == 10.0
+        assert out.loc[succ, "area_code"] == "E10000021"
+        assert out.loc[succ, "flag"] == "boundary: predecessor area (Northamptonshire)"
+    assert out.loc["E06000030", "geography"] == "current"
+    assert out.loc["E06000030", "flag"] == ""
+    assert out.loc["E92000001", "value"] == 50.0
+
+
+def test_to_current_geography_pools_part_years_and_needs_both_merged_councils() -> None:
+    df = pd.DataFrame(
+        {
+            "council_code": ["E10000002", "E06000060", "E06000028", "E06000029"],
+            "period": ["2019-20", "2019-20", "2017-18", "2017-18"],
+            # Bucks 2019-20: 9 months under the old code, 2 under the new: 90 + 10 days over
+            # 900 + 100 person-days -> 100 / 1000 = 10%; Poole without counts -> no BCP figure
+            "numerator": [90.0, 10.0, 5.0, np.nan],
+            "denominator": [900.0, 100.0, 50.0, np.nan],
+            "value": [10.0, 10.0, 10.0, 12.0],
+            "flag": "",
+            "months": [9, 2, 12, 12],
+            "dispersion": [1.5, 2.5, 1.0, 3.0],
+        }
+    )
+    out = councils.to_current_geography(df, multiplier=100).set_index("council_code")
+    assert out.loc["E06000060", "numerator"] == 100
+    assert out.loc["E06000060", "value"] == 10.0
+    assert out.loc["E06000060", "months"] == 11
+    assert out.loc["E06000060", "dispersion"] == 2.5
+    assert np.isnan(out.loc["E06000058", "value"])
+    assert "cannot be summed" in out.loc["E06000058", "flag"]
+
+
+def test_to_current_geography_rejects_an_unknown_period_kind() -> None:
+    df = pd.DataFrame({"council_code": ["E06000030"], "period": ["2018-19"], "value": [1.0]})
+    with pytest.raises(ValueError, match="period_kind"):
+        councils.to_current_geography(df, period_kind="quarter")

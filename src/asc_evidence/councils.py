@@ -13,6 +13,10 @@ Consistent geography for time series (the choice, documented in the README):
   Northamptonshire 2021; Cumbria -> Cumberland and Westmorland and Furness 2023) cannot be divided
   from published figures: each successor's series shows the predecessor's figures before the split,
   flagged ``predecessor area``, and cross-council comparisons use only councils that existed that year.
+
+:func:`to_current_geography` applies this rule (once, in :func:`asc_evidence.indicators.get`); each
+row keeps the code of the area it describes (``area_code``) so that one year's comparison counts every
+area once (:func:`asc_evidence.indicators.cross_section`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from functools import cache
 from importlib import resources
 from io import StringIO
 
+import numpy as np
 import pandas as pd
 
 from asc_evidence.errors import UnknownCouncilError
@@ -206,35 +211,282 @@ def lineage(code: str) -> list[tuple[str, str]]:
     return out
 
 
-def to_current_geography(df: pd.DataFrame, code_col: str = "council_code") -> pd.DataFrame:
-    """Relabel predecessor rows onto current councils for time series, with a flag saying how.
+#: Geography labels of :func:`to_current_geography` rows.
+GEOGRAPHIES = ("current", "recoded", "merged", "predecessor area")
 
-    Recodes become the successor's rows (flag ``boundary: recode``); merges keep each predecessor
-    row relabelled (sum numerators before computing rates; flag ``boundary: merged area``); splits
-    copy the predecessor row to every successor (flag ``boundary: predecessor area``).
-    The relation is appended to ``flag`` so it is never silent. Rows of current councils are unchanged.
+#: Extra numeric columns and how rows of several codes are combined: ``(same area, merged areas)``.
+#: Same-area rows are parts of one period (e.g. 9 + 2 months of Buckinghamshire 2019-20 under the old
+#: and new code); merged areas cover the same period side by side. Other extra columns take the first.
+EXTRA_AGG: dict[str, tuple[str, str]] = {"dispersion": ("max", "max"), "months": ("sum", "max")}
+
+#: Areas whose boundary differs from their predecessors' (Christchurch moved from Dorset County to
+#: BCP in 2019): figures carried across these changes are boundary-approximate.
+APPROXIMATE_AREAS = {
+    "E06000058": "Christchurch was in Dorset County (boundary-approximate)",
+    "E10000009": "included Christchurch, now in BCP (boundary-approximate)",
+}
+
+
+def recode_map() -> dict[str, str]:
+    """Predecessor code -> successor code for code changes (same area): E10000002 -> E06000060, ..."""
+    return {
+        p: ch.successors[0]
+        for ch in BOUNDARY_CHANGES
+        if ch.kind == "recode"
+        for p in ch.predecessors
+    }
+
+
+def period_start(period: pd.Series, period_kind: str = "financial_year") -> pd.Series:
+    """First day (``YYYY-MM-DD``) of each period: financial year ``2018-19`` -> ``2018-04-01``,
+    month ``2018-05`` -> ``2018-05-01``, mid-year ``2018`` -> ``2018-06-30`` (ONS reference date)."""
+    p = period.astype(str)
+    if period_kind == "financial_year":
+        return p.str[:4] + "-04-01"
+    if period_kind == "month":
+        return p.str[:7] + "-01"
+    if period_kind == "year":
+        return p.str[:4] + "-06-30"
+    msg = f"period_kind must be 'financial_year', 'month' or 'year', not {period_kind!r}"
+    raise ValueError(msg)
+
+
+def _names() -> dict[str, str]:
+    return dict(zip(register()["code"], register()["name"], strict=True))
+
+
+def _join_flags(flags: pd.Series) -> str:
+    parts: list[str] = []
+    for f in flags.fillna("").astype(str):
+        for p in f.split("; "):
+            if p and p not in parts:
+                parts.append(p)
+    return "; ".join(parts)
+
+
+def _append(flag: pd.Series, note: pd.Series | str, where: pd.Series) -> pd.Series:
+    note = pd.Series(note, index=flag.index) if isinstance(note, str) else note
+    joined = flag.where(flag == "", flag + "; ") + note
+    return flag.where(~where, joined)
+
+
+def to_current_geography(
+    df: pd.DataFrame,
+    *,
+    multiplier: float = 1.0,
+    period_kind: str = "financial_year",
+    code_col: str = "council_code",
+) -> pd.DataFrame:
+    """Map one indicator's rows (any codes, any year) onto today's councils, saying how.
+
+    The rule of the module docstring, applied row by row for each period:
+
+    1. **Which area a row describes.** A row whose code did not exist at the start of its period is
+       dropped when it has no value (a template row such as ASC-FR's "not submitted" for North
+       Northamptonshire in 2020-21, or Northamptonshire in 2021-22); with a value, a successor that is
+       its predecessor's only successor (Dorset's code on PSS-EX1 rows before 2019) is relabelled to
+       the predecessor, and a successor of a split into several (a back-cast for the new area) is
+       dropped, because that year's comparison uses the councils of that year. Recoded councils are one
+       area whichever code the source used.
+    2. **Same area, several rows** (Buckinghamshire 2019-20: April-December under E10000002, January-
+       February under E06000060; Bournemouth's April 2019 return after the merger): summed as below.
+    3. **Code change**: the predecessor's rows become the successor's (``geography = 'recoded'``).
+    4. **Merger** (Bournemouth + Poole -> BCP): numerators and denominators summed and the value
+       recomputed as ``numerator / denominator x multiplier`` (``geography = 'merged'``). This needs
+       every predecessor with both counts; otherwise the value is NaN with the reason. Prices are
+       combined only where the source gives spend and activity (PSS-EX1: spend / hours, i.e. the
+       activity-weighted mean, which is the merged area's unit cost); ASC-FR prices have no counts and
+       no merger falls in their years.
+    5. **Split**: each successor shows the predecessor's figure for periods before the split
+       (``geography = 'predecessor area'``, ``area_code`` = the predecessor), unless it has its own.
+
+    Parameters
+    ----------
+    df
+        Long table with ``council_code, period, numerator, denominator, value, flag`` (``level`` and
+        further columns optional and passed through; see :data:`EXTRA_AGG`). Rows whose code is not a
+        council of the register (England, regions) pass through unchanged.
+    multiplier
+        Scale of ``value`` relative to ``numerator / denominator`` (100,000 for rates, 100 for %).
+    period_kind
+        ``financial_year``, ``month`` or ``year`` (see :func:`period_start`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per current council (and non-council row) and period, with added columns
+        ``area_code`` (the area the figure describes: the predecessor for split-inherited rows, the
+        council itself otherwise), ``geography`` (one of :data:`GEOGRAPHIES`) and ``source_codes``
+        (the codes of the source rows, ``;``-joined). Every boundary row says so in ``flag``.
+
+    Notes
+    -----
+    Summing assumes the numerator and denominator are additive counts over the area and period
+    (delayed days and person-days, admissions and population, service users); a ratio numerator
+    (e.g. an average per day) summed over part-years would be wrong. Christchurch's part of Dorset
+    County cannot be separated from published figures, so BCP's summed series and Dorset's inherited
+    series are both approximate before April 2019 and are flagged as such.
     """
-    pieces = [df[~df[code_col].isin({p for ch in BOUNDARY_CHANGES for p in ch.predecessors})]]
-    for ch in BOUNDARY_CHANGES:
-        rows = df[df[code_col].isin(ch.predecessors)]
+    reg = register().set_index("code")
+    names = _names()
+    df = df.copy()
+    for col in ("numerator", "denominator", "value"):
+        if col not in df:
+            df[col] = np.nan
+    df["flag"] = df["flag"].fillna("").astype(str) if "flag" in df else ""
+    df["source_codes"] = df[code_col].astype(str)
+    start = period_start(df["period"], period_kind)
+    is_council = df[code_col].isin(reg.index)
+    if "level" in df:
+        is_council &= df["level"].fillna("council") == "council"
+    other = df[~is_council].copy()
+    df, start = df[is_council].copy(), start[is_council]
+
+    # 1. the area each row describes, as a code valid at the start of its period
+    valid_from = df[code_col].map(reg["valid_from"]).fillna("")
+    valid_to = df[code_col].map(reg["valid_to"]).fillna("")
+    not_yet = (valid_from != "") & (start < valid_from)
+    gone = (valid_to != "") & (start > valid_to)
+    empty = df["value"].isna()
+    recode_succ = {s: ch for ch in BOUNDARY_CHANGES if ch.kind == "recode" for s in ch.successors}
+    sole_succ = {
+        ch.successors[0]: ch
+        for ch in BOUNDARY_CHANGES
+        if ch.kind == "split" and len(ch.successors) == 1 and len(ch.predecessors) == 1
+    }
+    keep = ~((not_yet | gone) & empty)
+    keep &= ~(not_yet & ~df[code_col].isin(recode_succ) & ~df[code_col].isin(sole_succ))
+    df, start = df[keep].copy(), start[keep]
+    not_yet = not_yet[keep]
+    relabel = not_yet & df[code_col].isin(sole_succ)
+    if relabel.any():
+        pred = df.loc[relabel, code_col].map(lambda c: sole_succ[c].predecessors[0])
+        df.loc[relabel, "flag"] = _append(
+            df.loc[relabel, "flag"],
+            "boundary: figure for "
+            + pred.map(names)
+            + " recorded under successor code "
+            + df.loc[relabel, code_col],
+            pd.Series(True, index=pred.index),
+        )
+        df.loc[relabel, code_col] = pred
+        # a predecessor's own row for the same period wins over the relabelled one
+        df = df[~(relabel & df.duplicated([code_col, "period"], keep=False))]
+        start = start[df.index]
+
+    # recodes: one area whichever code; flag rows describing the predecessor council
+    recode_pred = {p: ch for ch in BOUNDARY_CHANGES if ch.kind == "recode" for p in ch.predecessors}
+    df["geography"] = "current"
+    for p, ch in recode_pred.items():
+        s = ch.successors[0]
+        rows = df[code_col].isin([p, s]) & (start < ch.date)
+        under_old = rows & (df[code_col] == p)
+        under_new = rows & (df[code_col] == s)
+        df["flag"] = _append(
+            df["flag"], f"boundary: recoded, recorded under predecessor code {p}", under_old
+        )
+        df["flag"] = _append(
+            df["flag"], f"boundary: recoded, figure for {names[p]} ({p}), same area", under_new
+        )
+        late = (df[code_col] == p) & (start >= ch.date)
+        df["flag"] = _append(df["flag"], f"boundary: recorded under predecessor code {p}", late)
+        df.loc[rows, "geography"] = "recoded"
+        df.loc[df[code_col] == p, code_col] = s
+
+    # 2. several rows for one area and period: sum counts
+    df = _combine(df, [code_col, "period"], multiplier, stage=0)
+
+    # 3-4. mergers: predecessors' rows summed into the successor's area
+    merged_parts = []
+    for ch in (c for c in BOUNDARY_CHANGES if c.kind == "merge"):
+        (succ,) = ch.successors
+        rows = df[df[code_col].isin([*ch.predecessors, succ])]
         if rows.empty:
             continue
-        label = {
-            "recode": "boundary: recode",
-            "merge": "boundary: merged area",
-            "split": "boundary: predecessor area",
-        }[ch.kind]
+        df = df.drop(rows.index)
+        before = period_start(rows["period"], period_kind) < ch.date
+        label = " + ".join(names[p] for p in ch.predecessors)
+        note = f"boundary: {label} summed"
+        if succ in APPROXIMATE_AREAS:
+            note += f"; {APPROXIMATE_AREAS[succ]}"
+        out = _combine(rows.assign(**{code_col: succ}), [code_col, "period"], multiplier, stage=1)
+        pre = out["period"].isin(rows.loc[before, "period"])
+        # a merged figure for a period before the merger needs every predecessor with counts
+        have = rows[before & rows["numerator"].notna() & rows["denominator"].notna()]
+        complete = have.groupby("period")[code_col].nunique() == len(ch.predecessors)
+        ok = out["period"].map(complete).fillna(False).astype(bool)
+        missing = pre & ~ok
+        out.loc[missing, ["numerator", "denominator", "value"]] = np.nan
+        out.loc[missing, "flag"] = _append(
+            out.loc[missing, "flag"],
+            f"boundary: {label} cannot be summed (counts not published for both)",
+            pd.Series(True, index=out.index[missing]),
+        )
+        late = ~pre & out["source_codes"].str.contains("|".join(ch.predecessors))
+        out["flag"] = _append(out["flag"], note, pre & ~missing)
+        out["flag"] = _append(
+            out["flag"], "boundary: includes returns under predecessor codes " + label, late
+        )
+        out.loc[pre, "geography"] = "merged"
+        merged_parts.append(out)
+    df = pd.concat([df, *merged_parts], ignore_index=True)
+    df["area_code"] = df[code_col]
+
+    # 5. splits: successors inherit the predecessor's figures before the split
+    inherited = []
+    for ch in (c for c in BOUNDARY_CHANGES if c.kind == "split"):
+        (pred,) = ch.predecessors
+        rows = df[df[code_col] == pred]
+        df = df.drop(rows.index)
         for succ in ch.successors:
-            moved = rows.copy()
-            moved["original_code"] = moved[code_col]
+            own = set(df.loc[df[code_col] == succ, "period"])
+            moved = rows[~rows["period"].isin(own)].copy()
             moved[code_col] = succ
-            if "flag" in moved:
-                moved["flag"] = (
-                    moved["flag"].where(moved["flag"] == "", moved["flag"] + "; ") + label
-                )
-            pieces.append(moved)
-    out = pd.concat(pieces, ignore_index=True)
-    # successors of a chain (e.g. a recode after a merge) are handled by repeated application
-    if out[code_col].isin({p for ch in BOUNDARY_CHANGES for p in ch.predecessors}).any():
-        return to_current_geography(out, code_col)
-    return out
+            moved["geography"] = "predecessor area"
+            note = f"boundary: predecessor area ({names[pred]})"
+            if pred in APPROXIMATE_AREAS:
+                note += f"; {names[pred]} {APPROXIMATE_AREAS[pred]}"
+            moved["flag"] = _append(moved["flag"], note, pd.Series(True, index=moved.index))
+            inherited.append(moved)
+    df = pd.concat([df, *inherited], ignore_index=True)
+    # a split successor inheriting a predecessor that was itself renamed (none today) is chained
+    if df[code_col].isin({p for ch in BOUNDARY_CHANGES for p in ch.predecessors}).any():
+        msg = "boundary chain not resolved: a predecessor code remains after mapping"
+        raise RuntimeError(msg)
+    if "council_name" in df:
+        df["council_name"] = df[code_col].map(names)
+    other["area_code"] = other[code_col]
+    other["geography"] = "current"
+    return pd.concat([df, other], ignore_index=True)
+
+
+def _combine(df: pd.DataFrame, keys: list[str], multiplier: float, stage: int) -> pd.DataFrame:
+    """Collapse rows sharing ``keys``: counts summed (NaN unless all rows have them), value
+    recomputed; a single row is kept as it is. Extra columns follow :data:`EXTRA_AGG`."""
+    dup = df.duplicated(keys, keep=False)
+    if not dup.any():
+        return df
+    single, multi = df[~dup], df[dup]
+    g = multi.groupby(keys, sort=False)
+    out = g.first()
+    counts = ["numerator", "denominator"]
+    full = g[counts].apply(lambda x: bool(x.notna().all().all()))
+    summed = g[counts].sum(min_count=1)
+    out[counts] = summed.where(full, np.nan)
+    out["value"] = out["numerator"] / out["denominator"] * multiplier
+    out["flag"] = g["flag"].agg(_join_flags)
+    if stage == 0:  # a merger says why in its own words
+        out["flag"] = _append(
+            out["flag"], "rows of one area could not be summed (counts not published)", ~full
+        )
+    out["source_codes"] = g["source_codes"].agg(
+        lambda s: ";".join(dict.fromkeys(";".join(s).split(";")))
+    )
+    if "geography" in out:
+        out["geography"] = g["geography"].agg(
+            lambda s: "recoded" if "recoded" in set(s) else s.iloc[0]
+        )
+    for col, how in EXTRA_AGG.items():
+        if col in multi:
+            out[col] = g[col].agg(how[stage])
+    return pd.concat([single, out.reset_index()], ignore_index=True)

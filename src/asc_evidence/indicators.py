@@ -19,6 +19,11 @@ Assumptions (also in the README):
   denominator, flagged.
 * Fee rates: 2008-09 to 2013-14 the unit cost of independent-sector care (price paid, PSS-EX1);
   2020-21 and 2021-22 the ASC-FR average rate paid to external providers. The series break is flagged.
+* Geography: :func:`get` maps every series onto today's councils once (code changes are the same
+  council; Bournemouth + Poole summed into BCP before April 2019, boundary-approximate; split
+  successors show the predecessor's figure, flagged). Councils abolished in 2019 have no 18+ estimate
+  after mid-2014, which is carried forward and flagged. :func:`cross_section` gives one row per area
+  for a year's comparison.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence.build import load
+from asc_evidence.councils import recode_map, to_current_geography
 
 ENGLAND = "E92000001"
 COLS = [
@@ -44,6 +50,11 @@ COLS = [
     "unit",
     "flag",
 ]
+#: Builder columns kept after ``COLS`` when present (combined across codes by
+#: :data:`asc_evidence.councils.EXTRA_AGG`).
+PASS_THROUGH = ("dispersion", "months")
+#: Columns :func:`get` adds: the area a figure describes, how it was mapped, the source codes.
+GEO_COLS = ["area_code", "area_name", "geography", "source_codes"]
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,10 @@ def population(age_band: str) -> pd.DataFrame:
 
     Columns ``council_code, year, population, pop_flag``. Sources: mid-2014 (delayed-transfers
     folder) and mid-2018..mid-2022 estimates; 2011-2013 take mid-2014; 2015-2017 are interpolated.
+    The mid-2018+ estimates are on April 2023 boundaries with some abolished codes alongside, so a
+    code missing in a year is filled where exact (:func:`_fill_reorganised`: a recoded council's
+    other code; a split county as the sum of its successors); councils abolished in 2019
+    (Bournemouth, Poole, Dorset County) have no later estimate and carry mid-2014 forward, flagged.
     """
     frames = []
     for table in ("population_2014", "population_mye"):
@@ -202,31 +217,67 @@ def population(age_band: str) -> pd.DataFrame:
     pop = pd.concat(frames)
     pop["year"] = pop["period"].astype(int)
     wide = pop.pivot_table(index="council_code", columns="year", values="value", aggfunc="first")
+    wide = _fill_reorganised(wide)
     out = []
     for year in range(2011, 2023):
+        flag = pd.Series("", index=wide.index)
         if year in wide.columns:
-            s, flag = wide[year], ""
+            s = wide[year]
         elif year < 2014 and 2014 in wide.columns:
-            s, flag = wide[2014], f"approximation: population for mid-{year} taken as mid-2014"
+            s = wide[2014]
+            flag[:] = f"approximation: population for mid-{year} taken as mid-2014"
         elif 2014 in wide.columns and 2018 in wide.columns:
             w = (year - 2014) / 4
-            s, flag = (
-                (1 - w) * wide[2014] + w * wide[2018],
-                f"approximation: mid-{year} population interpolated (mid-2014, mid-2018)",
-            )
+            s = (1 - w) * wide[2014] + w * wide[2018]
+            flag[:] = f"approximation: mid-{year} population interpolated (mid-2014, mid-2018)"
         else:
             continue
+        if year > 2014 and 2014 in wide.columns:
+            carry = s.isna() & wide[2014].notna() & ~wide.loc[:, 2015:].notna().any(axis=1)
+            s = s.where(~carry, wide[2014])
+            flag[carry] = (
+                f"approximation: population for mid-{year} taken as mid-2014 "
+                "(no later estimate on this council's boundary)"
+            )
         out.append(
             pd.DataFrame(
                 {
                     "council_code": s.index,
                     "year": year,
                     "population": s.to_numpy(),
-                    "pop_flag": flag,
+                    "pop_flag": flag.to_numpy(),
                 }
             )
         )
     return pd.concat(out, ignore_index=True).dropna(subset=["population"])
+
+
+def _fill_reorganised(wide: pd.DataFrame) -> pd.DataFrame:
+    """Fill a reorganised council's missing year from the codes covering exactly the same area.
+
+    A recode's two codes are one area (either fills the other); a county split without boundary
+    change (Northamptonshire, Cumbria) is the sum of its successors. Dorset County and BCP differ
+    by Christchurch and are not filled.
+    """
+    from asc_evidence.councils import APPROXIMATE_AREAS, BOUNDARY_CHANGES
+
+    wide = wide.copy()
+    for ch in BOUNDARY_CHANGES:
+        codes = [*ch.predecessors, *ch.successors]
+        if any(c in APPROXIMATE_AREAS for c in codes) or ch.kind == "merge":
+            continue
+        for c in codes:
+            if c not in wide.index:
+                wide.loc[c] = np.nan
+        if ch.kind == "recode":
+            (p,), (s_,) = ch.predecessors, ch.successors
+            wide.loc[p] = wide.loc[p].fillna(wide.loc[s_])
+            wide.loc[s_] = wide.loc[s_].fillna(wide.loc[p])
+        else:
+            (p,) = ch.predecessors
+            total = wide.loc[list(ch.successors)].sum(min_count=len(ch.successors))
+            wide.loc[p] = wide.loc[p].fillna(total)
+    return wide
 
 
 def _names() -> pd.Series:
@@ -247,7 +298,8 @@ def _finish(df: pd.DataFrame, key: str) -> pd.DataFrame:
     if "level" not in df:
         df["level"] = np.where(df["council_code"] == ENGLAND, "england", "council")
     df["flag"] = df["flag"].fillna("").astype(str)
-    return df[COLS].sort_values(["period", "council_code"]).reset_index(drop=True)
+    extra = [c for c in PASS_THROUGH if c in df and c not in COLS]
+    return df[COLS + extra].sort_values(["period", "council_code"]).reset_index(drop=True)
 
 
 def _financial_year(month: pd.Series) -> pd.Series:
@@ -339,10 +391,12 @@ def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
             a["flag"], a["pop_flag"].fillna(""), need & (a["pop_flag"].fillna("") != "")
         )
     elif ind.kind == "proportion":
-        exact = a[a["denominator"].notna()][["council_code", "denominator", "period"]]
-        base = exact.sort_values("period").groupby("council_code")["denominator"].last()
-        need = a["denominator"].isna() & a["value"].notna() & a["council_code"].isin(base.index)
-        a.loc[need, "denominator"] = a.loc[need, "council_code"].map(base)
+        # a recoded council is one area: its 2020-21 denominator serves both codes
+        series = a["council_code"].replace(recode_map())
+        exact = a[a["denominator"].notna()].assign(series=series)
+        base = exact.sort_values("period").groupby("series")["denominator"].last()
+        need = a["denominator"].isna() & a["value"].notna() & series.isin(base.index)
+        a.loc[need, "denominator"] = series[need].map(base)
         a.loc[need, "numerator"] = a.loc[need, "value"] / 100 * a.loc[need, "denominator"]
         a["flag"] = _add_flag(
             a["flag"].where(~need, ""),
@@ -407,8 +461,65 @@ BUILDERS = {
 
 @cache
 def get(key: str) -> pd.DataFrame:
-    """One indicator's long table (cached per process)."""
+    """One indicator's long table on today's councils (cached per process).
+
+    The single entry for verdicts and comparisons. The builder's rows (whatever codes the processed
+    tables use) are mapped once by :func:`asc_evidence.councils.to_current_geography`: a recoded
+    council's earlier rows are its own, Bournemouth + Poole are summed into BCP before 2019 (counts
+    and spend/hours summed, value recomputed), and split successors show their predecessor's figure
+    before the split. Each council has at most one row per period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``COLS`` plus ``area_code`` (the area the figure describes: the predecessor for
+        split-inherited rows, the council otherwise), ``area_name``, ``geography`` ("current",
+        "recoded", "merged", "predecessor area"), ``source_codes`` and any :data:`PASS_THROUGH`
+        columns. For a cross-council comparison of one year use :func:`cross_section`, which counts
+        each area once.
+    """
     if key not in BUILDERS:
         msg = f"Unknown indicator {key!r}; choose from {sorted(BUILDERS)}"
         raise KeyError(msg)
-    return BUILDERS[key]()
+    raw = BUILDERS[key]()
+    df = to_current_geography(raw, multiplier=INDICATORS[key].multiplier)
+    names = _names()
+    df["area_name"] = df["area_code"].map(names).fillna(df["council_name"])
+    df["level"] = df["level"].fillna("council")
+    extra = [c for c in df.columns if c in PASS_THROUGH and c not in COLS]
+    return (
+        df[COLS + GEO_COLS + extra].sort_values(["period", "council_code"]).reset_index(drop=True)
+    )
+
+
+def cross_section(key: str, period: str) -> pd.DataFrame:
+    """The distinct council areas of one period, for that year's funnel, ranking or neighbours.
+
+    One row per ``area_code`` (England and regions excluded): the councils of that year, except
+    that Bournemouth + Poole appear summed as BCP (``E06000058``) before 2019. A split county
+    (Cumbria before 2023) appears once under its own code however many successors inherit it, so
+    no area is counted twice; ``council_codes`` lists the current councils that map to the row
+    (``;``-joined). A current council finds its row through its ``area_code`` in :func:`get` (or
+    :func:`area_of`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code, area_name, council_codes, level, period, numerator, denominator, value, unit,
+        flag, geography, source_codes`` and pass-through columns, sorted by ``area_code``.
+    """
+    t = get(key)
+    rows = t[(t["period"] == period) & (t["level"] == "council")]
+    codes = rows.groupby("area_code")["council_code"].agg(lambda s: ";".join(sorted(set(s))))
+    out = rows.drop_duplicates("area_code").drop(columns=["council_code", "council_name"])
+    out.insert(2, "council_codes", out["area_code"].map(codes))
+    first = ["area_code", "area_name", "council_codes"]
+    out = out[first + [c for c in out.columns if c not in first]]
+    return out.sort_values("area_code").reset_index(drop=True)
+
+
+def area_of(key: str, council_code: str, period: str) -> str | None:
+    """The ``area_code`` of a current council's row in :func:`cross_section` (None if no row)."""
+    t = get(key)
+    rows = t.loc[(t["council_code"] == council_code) & (t["period"] == period), "area_code"]
+    return str(rows.iloc[0]) if len(rows) else None
