@@ -223,7 +223,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
-        f"{source}. Model: {res.model_description(centre_label="England")} (Spiegelhalter 2005, 2012)",
+        f"{source}. Model: {res.model_description(centre_label='England')} (Spiegelhalter 2005, 2012)",
         v.period,
     )
     fig.tight_layout()

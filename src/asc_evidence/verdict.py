@@ -156,11 +156,22 @@ def period_for(key: str, council: str, year: str | None) -> str:
 # the numbers
 
 
-def _cross_section(table: pd.DataFrame, period: str) -> pd.DataFrame:
-    """One row per council area in ``period`` (councils only, England excluded), by code."""
-    year = table[table["period"] == period]
-    rows = year[(year["level"] == "council") & year["council_code"].str.match(r"^E(06|08|09|10)")]
-    return rows.drop_duplicates("council_code").set_index("council_code")
+def _cross_section(key: str, period: str) -> pd.DataFrame:
+    """One row per council area in ``period`` (England excluded), indexed by ``area_code``; each
+    area once, however many current councils inherit it (see :func:`indicators.cross_section`)."""
+    rows = indicators.cross_section(key, period)
+    rows = rows[rows["area_code"].str.match(r"^E(06|08|09|10)")]
+    return rows.rename(columns={"area_name": "council_name"}).set_index("area_code")
+
+
+def _areas(key: str, codes: tuple[str, ...] | list[str], period: str) -> list[str]:
+    """The areas (``area_code``) of current councils in ``period``, in order, each once."""
+    out: list[str] = []
+    for c in codes:
+        a = indicators.area_of(key, c, period) or c
+        if a not in out:
+            out.append(a)
+    return out
 
 
 def _usable(councils_: pd.DataFrame) -> pd.DataFrame:
@@ -263,6 +274,8 @@ def _why_missing(table: pd.DataFrame, code: str, period: str) -> str:
     if len(rows) and rows["flag"].iloc[0]:
         return rows["flag"].iloc[0].split(";")[0]
     council = lookup(code)
+    if "area_code" in table and council.valid_from and period < council.valid_from[:4]:
+        pass  # created later and no predecessor figure: say so below
     if council.valid_from:
         preds = [p for ch in BOUNDARY_CHANGES if code in ch.successors for p in ch.predecessors]
         names = ", ".join(lookup(p).name for p in preds)
@@ -297,7 +310,7 @@ def _numbers(
     """Every number of the verdict (no words yet)."""
     from asc_evidence.councils import lookup
 
-    councils_ = _cross_section(table, period)
+    councils_ = _cross_section(ind.key, period)
     year = table[table["period"] == period]
     usable = _usable(councils_)
     england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
@@ -315,22 +328,24 @@ def _numbers(
         "overdispersed": bool(res.overdispersed) if res else False,
         "model": res.model_description(centre_label="England") if res else "",
     }
-    if code not in councils_.index or pd.isna(councils_.loc[code, "value"]):
+    name = lookup(code).name
+    area = indicators.area_of(ind.key, code, period) or code
+    if area not in councils_.index or pd.isna(councils_.loc[area, "value"]):
         return Verdict(
-            council_name=lookup(code).name,
+            council_name=name,
             n_all=int(councils_["value"].notna().sum()),
             funnel95="no figure",
             funnel998="no figure",
             not_tested_reason=_why_missing(table, code, period),
             **base,
         )
-    row = councils_.loc[code]
-    nb = [c for c in neighbours if c in councils_.index and c != code]
-    rank_all, n_all = _rank(councils_["value"], code)
-    rank_nb, n_nb = _rank(councils_.loc[[code, *nb], "value"], code)
+    row = councils_.loc[area]
+    nb = [a for a in _areas(ind.key, neighbours, period) if a in councils_.index and a != area]
+    rank_all, n_all = _rank(councils_["value"], area)
+    rank_nb, n_nb = _rank(councils_.loc[[area, *nb], "value"], area)
     flag = str(row["flag"])
     v = Verdict(
-        council_name=str(row["council_name"]),
+        council_name=name,
         value=float(row["value"]),
         rank_all=rank_all,
         n_all=n_all,
@@ -376,13 +391,13 @@ def _numbers(
             "variation between councils"
         )
         return v
-    ft = res.table.set_index("council_code")
-    if code not in ft.index:
+    ft = res.table.set_index("area_code")
+    if area not in ft.index:
         v.not_tested_reason = "no published count for this council"
         return v
-    v.funnel95 = str(ft.loc[code, "flag95_adj"])
-    v.funnel998 = str(ft.loc[code, "flag99_8_adj"])
-    v.lower_limit_zero = bool(ft.loc[code, "lower99_8_adj"] <= 0)
+    v.funnel95 = str(ft.loc[area, "flag95_adj"])
+    v.funnel998 = str(ft.loc[area, "flag99_8_adj"])
+    v.lower_limit_zero = bool(ft.loc[area, "lower99_8_adj"] <= 0)
     return v
 
 
@@ -500,7 +515,7 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
         + f", England {fmt.format(v.england)}. {status[0].upper() + status[1:]}."
     )
     if v.funnel is not None and v.funnel998 in ("above", "below", "within"):
-        text += f" Funnel model: {v.funnel.model_description(centre_label="England")}."
+        text += f" Funnel model: {v.funnel.model_description(centre_label='England')}."
     text += _fingertips_status(v)
     if v.neighbours_n:
         text += (
