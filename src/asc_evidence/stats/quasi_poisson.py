@@ -319,6 +319,67 @@ def unit_dispersion(
     return pd.DataFrame(out)
 
 
+def split_half_check(
+    df: pd.DataFrame,
+    pooled: pd.DataFrame,
+    count: str = "value",
+    exposure: str = "days_in_month",
+    unit: str = "council_code",
+    block: str = "fy",
+    time: str = "month_index",
+    month_effect: bool = True,
+) -> pd.DataFrame:
+    """Observed vs model-predicted variance of the difference between a unit's two half-years.
+
+    For units reporting every month of a block, ``U = T1 - w1 T`` with ``T1`` the first half's
+    total, ``T`` the block total and ``w1`` the fitted share of the first half; ``U`` does not
+    depend on the unit's level. Under the model
+    ``Var(U) = phi sum_ij c_i c_j sqrt(mu_i mu_j) rho^|i-j|`` (``c = 1 - w1`` in the first half,
+    ``-w1`` in the second). Returns per block ``units``, ``ratio`` = mean of ``U^2 / Var(U)``
+    (about 1 when the model's variance of half-year totals is right; its sampling SD is about
+    ``sqrt(2 / units)``), ``ratio_rho0`` (same with ``rho = 0``) and ``ratio_poisson``
+    (``phi = 1, rho = 0``). This checks the AR(1) extrapolation from months to six-month sums.
+    """
+    _check_columns(pooled, [block, "phi", "rho"])
+    d = df.dropna(subset=[count, exposure]).copy()
+    rows = []
+    for key, g in d.groupby(block, sort=True):
+        p = pooled.set_index(block).loc[key]
+        k = int(g[time].nunique())
+        g = g[g.groupby(unit)[time].transform("count") == k].copy()
+        if g.empty:
+            continue
+        g["_mu"] = fit_means(
+            g[count].to_numpy(float),
+            g[exposure].to_numpy(float),
+            pd.factorize(g[unit])[0],
+            pd.factorize(g[time])[0],
+            month_effect=month_effect,
+        )
+        y, mu, _, _ = _block_arrays(g, count, unit, time, "_mu")
+        keep = mu.sum(axis=1) > 0
+        y, mu = y[keep], mu[keep]
+        first = np.arange(mu.shape[1]) < mu.shape[1] // 2
+        w1 = mu[:, first].sum(axis=1) / mu.sum(axis=1)
+        u = y[:, first].sum(axis=1) - w1 * y.sum(axis=1)
+        c = np.where(first[None, :], 1 - w1[:, None], -w1[:, None]) * np.sqrt(mu)
+        lag = np.abs(np.subtract.outer(np.arange(mu.shape[1]), np.arange(mu.shape[1])))
+
+        def var(phi: float, rho: float, c: np.ndarray = c, lag: np.ndarray = lag) -> np.ndarray:
+            return phi * np.einsum("ui,ij,uj->u", c, rho**lag, c)
+
+        rows.append(
+            {
+                block: key,
+                "units": len(u),
+                "ratio": float(np.mean(u**2 / var(p["phi"], p["rho"]))),
+                "ratio_rho0": float(np.mean(u**2 / var(p["phi"], 0.0))),
+                "ratio_poisson": float(np.mean(u**2 / var(1.0, 0.0))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def overdispersed_rate_ci(
     x: ArrayLike,
     denominator: ArrayLike,
