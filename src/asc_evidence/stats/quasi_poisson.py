@@ -402,6 +402,10 @@ def overdispersed_rate_ci(
     if np.any(d <= 0):
         msg = f"dispersion must be > 0; got {d[d <= 0][:5]}."
         raise ValueError(msg)
-    xs = x / d if not isinstance(x, pd.Series) else x / d
-    ns = denominator / d if not isinstance(denominator, pd.Series) else denominator / d
+    xs = x / d if isinstance(x, pd.Series) else np.asarray(x, dtype=float) / d
+    ns = (
+        denominator / d
+        if isinstance(denominator, pd.Series)
+        else np.asarray(denominator, dtype=float) / d
+    )
     return rate_ci(xs, ns, multiplier=multiplier, confidence=confidence, method="exact")
