@@ -58,9 +58,10 @@ def fake_tables(monkeypatch: pytest.MonkeyPatch):
 
 def test_delayed_transfer_rate_is_days_per_day_per_100k(fake_tables) -> None:
     out = indicators.delayed_transfers("social_care").set_index("council_code")
-    # 730 delayed days over 365 days = 2 delayed beds a day; 2 / 200,000 adults x 100,000 = 1.0
-    assert out.loc["E06000030", "numerator"] == pytest.approx(2.0)
-    assert out.loc["E06000030", "denominator"] == 200_000
+    # 730 delayed days over 200,000 adults x 365 days = 2 delayed beds a day per 200,000 = 1.0 per 100,000
+    assert out.loc["E06000030", "numerator"] == pytest.approx(730.0)
+    assert out.loc["E06000030", "denominator"] == 200_000 * 365
+    assert out.loc["E06000030", "months"] == 12
     assert out.loc["E06000030", "value"] == pytest.approx(1.0)
     assert out.loc["E06000031", "value"] == pytest.approx(1.0)  # 1 bed a day per 100,000 adults
     assert out.loc["E06000030", "period"] == "2018-19"

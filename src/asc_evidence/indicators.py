@@ -7,10 +7,20 @@ interpolated population) so the report can say so. Declared polarity says which 
 
 Assumptions (also in the README):
 
-* Delayed transfers per 100,000 adults follow ASCOF 2C from 2015-16: the average number of delayed beds
-  per day (delayed days / days in the period) per 100,000 people aged 18+. The count is treated as
-  Poisson for intervals and funnels; delayed days cluster by patient, which the overdispersion adjustment
-  absorbs. 2019-20 uses the 11 months to February 2020 (Jan-Feb 2020 from a third-party aggregate).
+* Delayed transfers per 100,000 adults follow ASCOF 2C from 2015-16: delayed days in the months a
+  council reported / (18+ population x days in those months) x 100,000, i.e. the average number of
+  delayed beds per day per 100,000 adults; a missing month is left out of both, and a year with fewer
+  than 10 reported months is flagged so no verdict is given. Delayed days are not Poisson events (one
+  patient's delay gives many days, and adjacent months share patients): the table's ``dispersion`` is
+  the year's variance inflation of annual delayed days relative to Poisson, estimated from councils'
+  month-to-month variation (quasi-Poisson with council and month effects, Pearson dispersion pooled
+  over councils, times an AR(1) allowance for correlation between months;
+  :mod:`asc_evidence.stats.quasi_poisson`). Intervals and funnels use effective counts
+  days / dispersion over person-days / dispersion. Month-to-month variation stands in for sampling
+  variation (real change within a year inflates it) and one value is pooled over all councils.
+  2019-20 covers the 11 months to February 2020 (collection stopped; Jan-Feb 2020 from a third-party
+  aggregate); England's 2019-20 figure is the sum of the councils over the same 11 months because
+  the England row stops in December 2019.
 * 18+ population: ONS mid-2014 and mid-2018 to mid-2022 estimates for the year a financial year starts;
   2011-2013 use mid-2014 and 2015-2017 are interpolated linearly between mid-2014 and mid-2018, flagged.
 * ASCOF admissions (2A) publish numerators only for 2020-21 here; other years' numerators are
@@ -309,54 +319,166 @@ def _financial_year(month: pd.Series) -> pd.Series:
     return pd.Series([f"{s}-{str(s + 1)[2:]}" for s in start], index=month.index)
 
 
+# Bucks: the third-party Jan-Feb 2020 rows use the unitary's code (valid from April 2020); the county
+# council (same boundary) was the authority until 31 March 2020, and ONS mid-2019+ estimates use the new code.
+DTOC_CODE_ALIAS = {("E06000060", "2020-01"): "E10000002", ("E06000060", "2020-02"): "E10000002"}
+POPULATION_ALIAS = {"E10000002": "E06000060"}
+MIN_MONTHS = 10
+LAST_YEAR_NOTE = "11 months (Apr 2019 to Feb 2020): collection stopped after February 2020"
+
+
 def monthly_delays(responsible: str = "social_care") -> pd.DataFrame:
     """Monthly delayed days with financial year, days in month, the 18+ population of the year the
     financial year starts, and the rate ``value / days_in_month / population x 100,000``.
 
-    The one place the monthly figures meet their denominators: the annual indicator and the SPC
-    chart both start here.
+    The one place the monthly figures meet their denominators: the annual indicator, its dispersion
+    and the SPC chart all start here. Columns: those of ``dtoc_monthly`` plus ``fy`` (``2019-20``),
+    ``days_in_month``, ``year`` (start of the financial year), ``month_index`` (months since year 0,
+    consecutive months differ by 1), ``population``, ``pop_flag``, ``rate``. Buckinghamshire's
+    Jan-Feb 2020 rows (filed under the April 2020 unitary code) are put under the county council's
+    code, whose 18+ population is taken from the same-boundary unitary where ONS lacks it.
     """
     dt = load("dtoc_monthly")
     dt = dt[dt["measure"] == f"dtoc_days_{responsible}"].copy()
+    alias = pd.Series(list(zip(dt["council_code"], dt["period"], strict=True)), index=dt.index)
+    dt["council_code"] = alias.map(DTOC_CODE_ALIAS).fillna(dt["council_code"])
     dt["fy"] = _financial_year(dt["period"])
     dt["days_in_month"] = pd.to_datetime(dt["period"] + "-01").dt.days_in_month
     dt["year"] = dt["fy"].str[:4].astype(int)
+    dt["month_index"] = (
+        dt["period"].str[:4].astype(int) * 12 + dt["period"].str[5:7].astype(int) - 1
+    )
+    dt["value"] = dt["value"].astype(float)
     pop = population("18+")[["council_code", "year", "population", "pop_flag"]]
     dt = dt.merge(pop, on=["council_code", "year"], how="left")
+    for code, same in POPULATION_ALIAS.items():
+        fill = dt["population"].isna() & (dt["council_code"] == code)
+        if fill.any():
+            alt = pop[pop["council_code"] == same].set_index("year")
+            dt.loc[fill, "population"] = dt.loc[fill, "year"].map(alt["population"])
+            dt.loc[fill & dt["population"].notna(), "pop_flag"] = (
+                f"population of {same} (same boundary)"
+            )
     dt["rate"] = dt["value"] / dt["days_in_month"] / dt["population"] * 1e5
     return dt
+
+
+def delay_dispersion(responsible: str = "social_care", month_effect: bool = True) -> pd.DataFrame:
+    """Per financial year: pooled quasi-Poisson dispersion of councils' monthly delayed days.
+
+    :func:`asc_evidence.stats.quasi_poisson.monthly_dispersion` over council rows (council and
+    month effects, AR(1) between months): columns ``period, units, unit_months, months,
+    pearson_x2, phi, rho, ar1_factor, dispersion``; ``dispersion = phi x f_K(rho)`` is the variance
+    of a council's annual delayed days relative to Poisson.
+    """
+    from asc_evidence.stats.quasi_poisson import monthly_dispersion
+
+    dt = monthly_delays(responsible)
+    dt = dt[dt["level"] == "council"]
+    out = monthly_dispersion(
+        dt,
+        count="value",
+        exposure="days_in_month",
+        unit="council_code",
+        block="fy",
+        time="month_index",
+        month_effect=month_effect,
+    )
+    return out.rename(columns={"fy": "period"})
 
 
 def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     """ASCOF-2C-style rate from monthly delayed days: average delayed beds per day per 100,000 adults.
 
-    ``responsible``: ``social_care`` or ``both``. Numerator = delayed days / days covered (the average
-    number of delayed patients on a day); denominator = 18+ population.
+    ``responsible``: ``social_care`` or ``both``. Over the months a council reported in the
+    financial year: ``numerator`` = delayed days, ``denominator`` = 18+ population x days in those
+    months (adult person-days), ``value`` = numerator / denominator x 100,000 (as ASCOF 2C from
+    2015-16). Extra columns: ``months`` (months reported) and ``dispersion`` (the year's pooled
+    variance inflation of annual delayed days relative to Poisson, floored at 1; see
+    :func:`delay_dispersion`), so a 95% interval is
+    ``quasi_poisson.overdispersed_rate_ci(numerator, denominator, dispersion)``.
+
+    Flags: ``fewer than 10 months reported (n of K)`` comes first when it applies (the verdict
+    refuses such years); ``n of 12 months reported``; 2019-20 always says it covers 11 months
+    (Apr 2019 to Feb 2020). England's row is the published England total when it covers every month
+    the councils have; otherwise (2019-20: no England row for Jan-Feb 2020) it is the sum of the
+    councils' days over the sum of their person-days for the same months, flagged.
     """
     key = {"social_care": "delayed_social_care", "both": "delayed_both"}[responsible]
     dt = monthly_delays(responsible)
-    dt["third_party"] = dt["flag"].str.contains("third-party", regex=False)
-    g = dt.groupby(["council_code", "fy"], as_index=False).agg(
-        days=("value", lambda s: s.sum(min_count=1)),
+    expected = dt.groupby("fy")["period"].nunique().rename("expected")
+    dt["third_party"] = dt["flag"].str.contains("third-party", regex=False).fillna(False)
+    dt["third_party"] = dt["third_party"].astype(bool)
+    rep = dt[dt["value"].notna()].copy()
+    rep["person_days"] = rep["population"] * rep["days_in_month"]
+    g = rep.groupby(["council_code", "fy"], as_index=False).agg(
+        numerator=("value", "sum"),
         covered=("days_in_month", "sum"),
+        denominator=("person_days", lambda s: s.sum(min_count=len(s))),
         months=("period", "nunique"),
-        missing=("value", lambda s: int(s.isna().sum())),
         third_party=("third_party", "any"),
         level=("level", "first"),
         population=("population", "first"),
         pop_flag=("pop_flag", "first"),
     )
-    g["numerator"] = g["days"] / g["covered"]
-    g["denominator"] = g["population"]
+    # council-years with no month reported at all: NaN with a reason, never zero
+    none = dt.groupby(["council_code", "fy"], as_index=False).agg(level=("level", "first"))
+    g = none.merge(g, on=["council_code", "fy", "level"], how="left")
+    g["months"] = g["months"].fillna(0).astype(int)
+    g = g.merge(expected, left_on="fy", right_index=True)
+    g["england_sum"] = False
+
+    # England over the same months as the councils
+    eng = g["level"] == "england"
+    short = g[eng & (g["months"] < g["expected"])]
+    if len(short):
+        c = g[(g["level"] == "council") & g["fy"].isin(short["fy"]) & g["denominator"].notna()]
+        sums = c.groupby("fy")[["numerator", "denominator"]].sum()
+        idx = g.index[eng & g["fy"].isin(sums.index)]
+        g.loc[idx, "numerator"] = g.loc[idx, "fy"].map(sums["numerator"]).to_numpy()
+        g.loc[idx, "denominator"] = g.loc[idx, "fy"].map(sums["denominator"]).to_numpy()
+        g.loc[idx, "months"] = g.loc[idx, "expected"].to_numpy()
+        g.loc[idx, "england_sum"] = True
     g["value"] = g["numerator"] / g["denominator"] * 1e5
-    flag = g["pop_flag"].fillna("")
-    flag = _add_flag(flag, "no 18+ population for this code", g["population"].isna())
-    flag = _add_flag(flag, g["months"].astype(str) + " months", g["months"] < 12)
-    flag = _add_flag(flag, "includes Jan-Feb 2020 third-party aggregate", g["third_party"])
-    flag = _add_flag(flag, "some months missing", g["missing"] > 0)
+
+    disp = delay_dispersion(responsible).set_index("period")["dispersion"]
+    g["dispersion"] = g["fy"].map(disp).clip(lower=1.0)
+
+    few = g["months"] < MIN_MONTHS
+    flag = pd.Series("", index=g.index)
+    flag = _add_flag(
+        flag,
+        "fewer than 10 months reported ("
+        + g["months"].astype(str)
+        + " of "
+        + g["expected"].astype(str)
+        + ")",
+        few,
+    )
+    flag = _add_flag(flag, "no month reported", g["months"] == 0)
+    flag = _add_flag(flag, g["pop_flag"].fillna(""), g["pop_flag"].fillna("") != "")
+    flag = _add_flag(
+        flag, "no 18+ population for this code", g["population"].isna() & (g["months"] > 0)
+    )
+    flag = _add_flag(
+        flag,
+        g["months"].astype(str) + " of " + g["expected"].astype(str) + " months reported",
+        ~few & (g["months"] < g["expected"]),
+    )
+    flag = _add_flag(flag, LAST_YEAR_NOTE, g["fy"] == "2019-20")
+    third = g["third_party"].fillna(False).astype(bool)
+    flag = _add_flag(flag, "includes Jan-Feb 2020 third-party aggregate", third)
+    flag = _add_flag(
+        flag,
+        "England = sum of councils over the same months (no England row for Jan-Feb 2020; "
+        "excludes patients resident outside England)",
+        g["england_sum"],
+    )
     g["flag"] = flag
     g["period"] = g["fy"]
-    return _finish(g, key)
+    out = _finish(g, key)
+    extra = g[["council_code", "period", "dispersion", "months"]]
+    return out.merge(extra, on=["council_code", "period"], how="left")
 
 
 def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
