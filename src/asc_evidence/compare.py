@@ -16,7 +16,7 @@ from asc_evidence.indicators import ENGLAND, INDICATORS
 from asc_evidence.stats import funnel as funnel_mod
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
-from asc_evidence.verdict import Verdict, intervals, pooled_value
+from asc_evidence.verdict import Verdict, areas_of, intervals, pooled_value
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
 
 
@@ -80,13 +80,14 @@ def comparison_table(
     table = _with_ci(rows.loc[members], key, england)
     table["role"] = ["council" if c == council else "neighbour" for c in members]
     nb = rows.loc[[c for c in neighbours if c in rows.index]]
+    nb = nb.drop_duplicates("area_code") if "area_code" in nb else nb  # an inherited area once
     if ind.kind == "price":
         extra = [("Neighbours (median)", "neighbours", nb["value"].median())]
     else:
         extra = [("Neighbours (combined)", "neighbours", pooled_value(nb, ind))]
-    extra.append(
-        (f"{region} (median of councils)", "region", rows.loc[same_region, "value"].median())
-    )
+    in_region = rows.loc[same_region]
+    in_region = in_region.drop_duplicates("area_code") if "area_code" in in_region else in_region
+    extra.append((f"{region} (median of councils)", "region", in_region["value"].median()))
     extra.append(("England", "england", england))
     summary = pd.DataFrame([{"council_name": n, "role": r, "value": v} for n, r, v in extra])
     cols = ["council_name", "role", "value", "lower95", "upper95", "compared with England", "flag"]
@@ -109,6 +110,8 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     mine = t[t["council_code"] == council][["period", "value"]].assign(series=name)
     parts.append(mine)
     nb = t[t["council_code"].isin(neighbours)]
+    if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once
+        nb = nb.drop_duplicates(["period", "area_code"])
     if ind.kind == "price":
         g = nb.groupby("period")["value"].median().rename("value").reset_index()
         parts.append(g.assign(series="Neighbours (median)"))
@@ -196,17 +199,17 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
         return None
     table = res.table
     fig, ax = plt.subplots(figsize=(11, 6))
-    codes = table["council_code"]
+    codes = table["area_code"]
     funnel_mod.plot_funnel(
         ax,
         res,
-        highlight=codes.eq(v.council_code).to_numpy(),
+        highlight=codes.eq(v.area_code).to_numpy(),
         labels="council_name",
         title=f"{ind.title}, {v.period}",
         xlabel=_denominator_label(ind),
         ylabel=ind.unit,
     )
-    nb = table[codes.isin(neighbours)]
+    nb = table[codes.isin(areas_of(v.indicator, neighbours, v.period)) & codes.ne(v.area_code)]
     ax.scatter(
         nb["denominator"], nb["value"], s=30, color=charts.NEIGHBOUR, zorder=3, label="Neighbours"
     )

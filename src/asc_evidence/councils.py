@@ -405,6 +405,21 @@ def to_current_geography(
             continue
         df = df.drop(rows.index)
         before = period_start(rows["period"], period_kind) < ch.date
+        # after the merger, a predecessor's late return (Bournemouth's April 2019) covers only part
+        # of the merged area: the successor's own row is kept and says what was left out
+        own = set(rows.loc[~before & (rows[code_col] == succ), "period"])
+        late = ~before & rows[code_col].isin(ch.predecessors) & rows["period"].isin(own)
+        if late.any():
+            for period, grp in rows[late].groupby("period"):
+                at = ~before & (rows[code_col] == succ) & (rows["period"] == period)
+                parts = ", ".join(names[c] for c in sorted(set(grp[code_col])))
+                rows.loc[at, "flag"] = _append(
+                    rows.loc[at, "flag"],
+                    f"boundary: returns under the old code(s) of {parts} for part of this period "
+                    "left out (they cover only part of the merged area)",
+                    pd.Series(True, index=rows.index[at]),
+                )
+            rows, before = rows[~late], before[~late]
         label = " + ".join(names[p] for p in ch.predecessors)
         note = f"boundary: {label} summed"
         if succ in APPROXIMATE_AREAS:

@@ -476,9 +476,7 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     )
     g["flag"] = flag
     g["period"] = g["fy"]
-    out = _finish(g, key)
-    extra = g[["council_code", "period", "dispersion", "months"]]
-    return out.merge(extra, on=["council_code", "period"], how="left")
+    return _finish(g, key)  # keeps the PASS_THROUGH columns dispersion and months
 
 
 def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:

@@ -55,6 +55,7 @@ class Verdict:
     council_code: str
     council_name: str
     period: str
+    area_code: str = ""  # the area the figure describes (a predecessor for inherited figures)
     requested_period: str = ""
     value: float = np.nan
     lower95: float = np.nan
@@ -164,7 +165,7 @@ def _cross_section(key: str, period: str) -> pd.DataFrame:
     return rows.rename(columns={"area_name": "council_name"}).set_index("area_code")
 
 
-def _areas(key: str, codes: tuple[str, ...] | list[str], period: str) -> list[str]:
+def areas_of(key: str, codes: tuple[str, ...] | list[str], period: str) -> list[str]:
     """The areas (``area_code``) of current councils in ``period``, in order, each once."""
     out: list[str] = []
     for c in codes:
@@ -315,7 +316,10 @@ def _numbers(
     usable = _usable(councils_)
     england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
     res = None if ind.kind == "price" else _funnel(ind, usable, england)
+    name = lookup(code).name
+    area = indicators.area_of(ind.key, code, period) or code
     base = {
+        "area_code": area,
         "indicator": ind.key,
         "title": ind.title,
         "unit": ind.unit,
@@ -328,8 +332,6 @@ def _numbers(
         "overdispersed": bool(res.overdispersed) if res else False,
         "model": res.model_description(centre_label="England") if res else "",
     }
-    name = lookup(code).name
-    area = indicators.area_of(ind.key, code, period) or code
     if area not in councils_.index or pd.isna(councils_.loc[area, "value"]):
         return Verdict(
             council_name=name,
@@ -340,7 +342,7 @@ def _numbers(
             **base,
         )
     row = councils_.loc[area]
-    nb = [a for a in _areas(ind.key, neighbours, period) if a in councils_.index and a != area]
+    nb = [a for a in areas_of(ind.key, neighbours, period) if a in councils_.index and a != area]
     rank_all, n_all = _rank(councils_["value"], area)
     rank_nb, n_nb = _rank(councils_.loc[[area, *nb], "value"], area)
     flag = str(row["flag"])
