@@ -855,7 +855,8 @@ def recent_trend(
         r, nn = num[idx], den[idx]
         big_n, big_r = nn.sum(), r.sum()
         if big_r == 0 or big_r == big_n:
-            return cannot("every proportion is 0 (or every one is 1): no trend can be tested")
+            every = "0%" if big_r == 0 else "100%"
+            return cannot(f"every proportion is {every}: no trend can be tested")
         chi2 = (
             big_n
             * (big_n * (r * t).sum() - big_r * (nn * t).sum()) ** 2
