@@ -1,4 +1,5 @@
-"""Trend tests: exact log-linear data, Agresti's Cochran-Armitage example, hand-worked slopes."""
+"""Trend tests: exact log-linear data, Agresti's Cochran-Armitage example, hand-worked slopes,
+Fingertips recent trends worked by hand, the absolute-gap judgement and crossings."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ import pytest
 from scipy import stats
 
 from asc_evidence.fetch import fetch
+from asc_evidence.stats.intervals import rate_ci
 from asc_evidence.stats.trends import (
+    CHI2_998,
     cochran_armitage,
     gap_trend,
     period_to_year,
+    recent_trend,
+    recent_trend_table,
+    segments,
     trend_by_group,
     trend_test,
     value_trend,
@@ -125,7 +131,9 @@ def test_gap_narrowing_by_hand() -> None:
 def test_gap_crossing_and_log_ratio() -> None:
     england = pd.Series([100.0, 200.0, 400.0], index=[2020, 2021, 2022])
     crossing = gap_trend(england + pd.Series([3.0, 0.5, -2.0], index=england.index), england)
-    assert "crossed" in crossing.note
+    assert crossing.note == "the council crossed the comparator: above it in 2020, below from 2022"
+    assert crossing.crossings == ("2022",)
+    assert crossing.sides == ("above", "below")
     # log ratios 0.3, 0.2, 0.1: slope -0.1 per year, the relative gap narrows
     council = england * np.exp([0.3, 0.2, 0.1])
     g = gap_trend(council, england, scale="log_ratio")
@@ -187,3 +195,200 @@ def test_england_admissions_trend_on_real_values(mirror: Path) -> None:
     assert r.n_years == 7
     assert r.annual_change == pytest.approx(-602.4 / 28)
     assert r.direction == "falling"
+
+
+def test_gap_judged_on_its_size_not_its_signed_mean() -> None:
+    # gaps 7, 5, 3, 1, -1, -3: the council came down through England and is moving away below.
+    # The old rule (signed slope -2 against a positive mean gap 2) called this "narrowing".
+    # Absolute gap 7, 5, 3, 1, 1, 3 on t = 0..5: Sxx = 17.5, Sxy = -17 -> slope -0.9714,
+    # residual SS 10.80 on 4 df -> se = sqrt(2.70 / 17.5) = 0.393, t(4) = 2.776 -> CI includes 0
+    years = [f"{y}-{(y + 1) % 100:02d}" for y in range(2016, 2022)]
+    england = pd.Series([50.0] * 6, index=years)
+    council = england + pd.Series([7.0, 5.0, 3.0, 1.0, -1.0, -3.0], index=years)
+    g = gap_trend(council, england)
+    assert g.slope == pytest.approx(-17 / 17.5)
+    assert g.verdict == "no clear change"
+    assert g.crossings == ("2020-21",)
+    assert "above it in 2016-17, below from 2020-21" in g.note
+    assert g.mean_gap == pytest.approx(20 / 6)
+    assert g.method.startswith("least-squares slope of the absolute gap")
+    # back and forth: each crossing is named with its first period on the other side
+    c = gap_trend(england + pd.Series([2.0, -1.0, 0.0, 3.0, 4.0, 5.0], index=years), england)
+    assert c.crossings == ("2017-18", "2019-20")  # a period exactly on England is on no side
+
+
+def _props(r: list[float], n: list[float], years: list[object] | None = None) -> object:
+    years = years or list(range(2016, 2016 + len(r)))
+    return recent_trend(years, numerator=r, denominator=n, kind="proportion", polarity="lower")
+
+
+def test_recent_trend_proportion_chi2_by_hand() -> None:
+    # r = 100, 110, 120, 130, 150 of n = 1000 each, t = 1..5:
+    # N = 5000, R = 610, Sum(r t) = 1950, Sum(n t) = 15000, Sum(n t^2) = 55000
+    # chi2 = 5000 (5000 * 1950 - 610 * 15000)^2 / (610 * 4390 * (5000 * 55000 - 15000^2))
+    #      = 5000 * 600000^2 / (2677900 * 50000000) = 13.4434 > 9.5495
+    r, n = [100.0, 110.0, 120.0, 130.0, 150.0], [1000.0] * 5
+    res = _props(r, n)
+    assert res.chi2 == pytest.approx(5000 * 600_000**2 / (610 * 4390 * 50_000_000))
+    assert res.chi2 == pytest.approx(13.4434, abs=1e-4)
+    assert res.chi2 == pytest.approx(cochran_armitage(r, n).chi2)  # the same test, other form
+    assert CHI2_998 == pytest.approx(9.5495, abs=1e-4)
+    assert res.marker == "Increasing and getting worse"
+    assert res.direction == "increasing"
+    assert res.significant
+    assert res.periods == (2016, 2017, 2018, 2019, 2020)
+    logit = np.log(np.array(r) / (np.array(n) - r))
+    assert res.slope == pytest.approx(np.polyfit(np.arange(1, 6), logit, 1)[0])
+    assert len(res.leave_one_out) == 5
+    assert min(res.leave_one_out) > 0
+    hi = recent_trend(range(5), numerator=r, denominator=n, polarity="higher")
+    assert hi.marker == "Increasing and getting better"
+    assert recent_trend(range(5), numerator=r, denominator=n, polarity=None).marker == "Increasing"
+    down = recent_trend(range(5), numerator=r[::-1], denominator=n, polarity="higher")
+    assert down.marker == "Decreasing and getting worse"
+
+
+def test_leave_one_out_sign_rule() -> None:
+    # r = 104, 103, 102, 101, 160 of 1000: R = 570, Sum(r t) = 1820,
+    # chi2 = 5000 (5000 * 1820 - 570 * 15000)^2 / (570 * 4430 * 50000000) = 11.98 > 9.5495,
+    # but without the last point the proportions fall: the slope changes sign -> not significant
+    res = _props([104.0, 103.0, 102.0, 101.0, 160.0], [1000.0] * 5)
+    assert res.chi2 == pytest.approx(5000 * 550_000**2 / (570 * 4430 * 50_000_000))
+    assert res.chi2 > CHI2_998
+    assert res.leave_one_out[-1] < 0 < res.slope
+    assert res.marker == "No significant change"
+    assert not res.significant
+    assert res.direction is None
+    assert "changes sign" in res.reason
+    # chi2 below the threshold: r = 100, 102, 104, 106, 108 -> 5000 * 100000^2 / (520 * 4480 * 5e7)
+    small = _props([100.0, 102.0, 104.0, 106.0, 108.0], [1000.0] * 5)
+    assert small.chi2 == pytest.approx(5000 * 100_000**2 / (520 * 4480 * 50_000_000))  # 0.429
+    assert small.marker == "No significant change"
+
+
+def test_recent_trend_wls_by_hand() -> None:
+    # values 10, 12, 11, 14, 15 with 95% CIs +- 1.96 (SE = 3.92 / 3.92 = 1, weights 1):
+    # slope = Sum((t - 3) y) / Sum((t - 3)^2) = 12 / 10 = 1.2; SE(b) = sqrt(5 / (5 * 55 - 15^2))
+    # = sqrt(0.1); chi2 = 1.44 / 0.1 = 14.4. Leaving out t = 5: slope 5.5 / 5 = 1.1
+    v = np.array([10.0, 12.0, 11.0, 14.0, 15.0])
+    years = ["2016-17", "2017-18", "2018-19", "2019-20", "2020-21"]
+    shuffled = [2, 0, 4, 1, 3]  # financial years are sorted before use
+    res = recent_trend(
+        [years[i] for i in shuffled],
+        value=v[shuffled],
+        lower95=v[shuffled] - 1.96,
+        upper95=v[shuffled] + 1.96,
+        kind="value",
+        polarity="higher",
+    )
+    assert res.periods == tuple(years)
+    assert res.slope == pytest.approx(1.2)
+    assert res.chi2 == pytest.approx(14.4)
+    assert res.leave_one_out[-1] == pytest.approx(1.1)
+    assert res.marker == "Increasing and getting better"
+    assert res.slope_scale == "value units per period"
+
+
+def test_recent_trend_wls_weights_match_statsmodels() -> None:
+    import statsmodels.api as sm
+
+    v = np.array([20.0, 22.0, 21.0, 25.0, 24.0])
+    se = np.array([1.0, 2.0, 1.0, 0.5, 1.0])
+    res = recent_trend(range(5), value=v, lower95=v - 1.96 * se, upper95=v + 1.96 * se, kind="rate")
+    fit = sm.WLS(v, sm.add_constant(np.arange(1.0, 6.0)), weights=1 / se**2).fit()
+    known_se = fit.bse[1] / np.sqrt(fit.scale)  # SEs taken as known, not from residuals
+    assert res.slope == pytest.approx(fit.params[1])
+    assert res.chi2 == pytest.approx((fit.params[1] / known_se) ** 2)
+
+
+def test_rate_from_counts_uses_exact_poisson_ci() -> None:
+    num = np.array([50.0, 60.0, 75.0, 90.0, 110.0])
+    den = np.array([1e5, 1.01e5, 1.02e5, 1.03e5, 1.04e5])
+    derived = recent_trend(range(5), numerator=num, denominator=den, kind="rate", multiplier=1e5)
+    lo, hi = rate_ci(num, den, multiplier=1e5, confidence=0.95, method="exact")
+    given = recent_trend(
+        range(5), value=num / den * 1e5, lower95=lo, upper95=hi, kind="rate", multiplier=1e5
+    )
+    assert derived.chi2 == pytest.approx(given.chi2)
+    assert derived.slope == pytest.approx(given.slope)
+    assert "exact Poisson" in derived.method
+
+
+def test_broken_run_cannot_be_calculated() -> None:
+    n = [1000.0] * 7
+    r = [100.0, 110.0, 120.0, np.nan, 140.0, 150.0, 160.0]
+    res = _props(r, n)  # 2016..2022, 2019 missing
+    assert res.marker == "Cannot be calculated"
+    assert res.periods == (2020, 2021, 2022)
+    assert res.reason == (
+        "only 3 consecutive valid point(s) (2020 to 2022): 2019 has no valid value; 5 are needed"
+    )
+    # a missing year breaks the run too
+    gap = _props(
+        [100.0, 110.0, 120.0, 130.0, 140.0, 150.0],
+        [1000.0] * 6,
+        [2015, 2016, 2018, 2019, 2020, 2021],
+    )
+    assert gap.marker == "Cannot be calculated"
+    assert "between 2016 and 2018" in gap.reason
+    # the latest period missing: nothing to start from
+    latest = _props([100.0, 110.0, 120.0, 130.0, 140.0, np.nan], [1000.0] * 6)
+    assert latest.reason.startswith("the most recent period: 2021 has no valid value")
+    # an older gap does not matter when the 5 most recent points are valid, and only they
+    # are used: the result equals the 5-point series
+    long = _props([np.nan, 5.0, 100.0, 110.0, 120.0, 130.0, 150.0], n)
+    assert long.periods == (2018, 2019, 2020, 2021, 2022)
+    assert long.chi2 == pytest.approx(_props([100.0, 110.0, 120.0, 130.0, 150.0], n[:5]).chi2)
+    assert _props([1.0] * 4, [10.0] * 4).reason.startswith("only 4 period(s)")
+
+
+def test_recent_trend_errors() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        recent_trend(range(5), value=[1] * 5, kind="ratio")
+    with pytest.raises(ValueError, match="needs numerator and denominator"):
+        recent_trend(range(5), value=[1] * 5, kind="proportion")
+    with pytest.raises(ValueError, match="needs lower95 and upper95"):
+        recent_trend(range(5), value=[1] * 5, kind="value")
+    with pytest.raises(ValueError, match="numerator has 4 values but there are 5"):
+        recent_trend(range(5), numerator=[1] * 4, denominator=[2] * 5)
+
+
+def test_recent_trend_table_matches_single_calls() -> None:
+    rows = []
+    for code, r in (("A", [100, 110, 120, 130, 150]), ("B", [104, 103, 102, 101, 160])):
+        for t, x in enumerate(r):
+            rows.append(
+                {"council_code": code, "period": f"{2016 + t}-{17 + t}", "num": x, "den": 1000}
+            )
+    rows.append({"council_code": "C", "period": "2020-21", "num": 5, "den": 10})
+    table = recent_trend_table(
+        pd.DataFrame(rows), numerator="num", denominator="den", kind="proportion"
+    )
+    assert table["council_code"].tolist() == ["A", "B", "C"]
+    assert table["marker"].tolist() == [
+        "Increasing and getting worse",
+        "No significant change",
+        "Cannot be calculated",
+    ]
+    assert table.loc[0, "chi2"] == pytest.approx(13.4434, abs=1e-4)
+    assert table.loc[0, "first_period"] == "2016-17"
+    assert table.loc[0, "last_period"] == "2020-21"
+    assert np.isnan(table.loc[2, "chi2"])
+    assert list(table.columns)[:3] == ["council_code", "marker", "direction"]
+    with pytest.raises(ValueError, match=r"Columns \['count'\]"):
+        recent_trend_table(pd.DataFrame(rows), numerator="count", denominator="den")
+
+
+def test_segments() -> None:
+    assert segments(["2021-22", "2022-23", "2020-21", "2023-24"], ["2022-23"]) == [
+        ["2020-21", "2021-22"],
+        ["2022-23", "2023-24"],
+    ]
+    # a break that is not one of the periods still splits; no breaks: one segment
+    assert segments([2019, 2020, 2022, 2023], [2021]) == [[2019, 2020], [2022, 2023]]
+    assert segments([2020, 2019]) == [[2019, 2020]]
+    # months
+    assert segments(["2019-02", "2019-01", "2019-03"], ["2019-03"]) == [
+        ["2019-01", "2019-02"],
+        ["2019-03"],
+    ]

@@ -10,6 +10,10 @@ References
    SPC Press, Knoxville.
 .. [2] NHS Improvement (2019). *Making Data Count: getting started* and *Making Data Count:
    strengthening your decisions*. NHS Improvement, London.
+.. [3] NHS-R Community. *NHSRplotthedots* R package (github.com/nhs-r-community/NHSRplotthedots):
+   ``ptd_spc()`` with ``fix_after_n_points`` and ``rebase``; rules in
+   ``R/ptd_calculate_point_type.R`` and ``R/ptd_spc_standard.R`` (7-point shift and trend,
+   two of three close to the limits on one side of the mean, points outside the limits).
 """
 
 from __future__ import annotations
@@ -37,18 +41,61 @@ COLOURS = {
 """Making Data Count colours: blue improvement, orange concern, purple neither, grey common."""
 
 
-def _run_flags(labels: np.ndarray, min_len: int) -> np.ndarray:
-    """True where a label belongs to a run of >= ``min_len`` equal non-zero labels."""
+RULES = "plotthedots: 7-point shift and trend, 2 of 3 beyond 2 sigma, beyond 3 sigma limits"
+"""The rule set :func:`xmr` applies by default, named in its result (``attrs["rules"]``)."""
+
+
+def _index_ordinals(index: pd.Index) -> np.ndarray | None:
+    """Consecutive-period numbers of an index (months for dates), or None if it has none.
+
+    PeriodIndex -> ordinals; DatetimeIndex and 'YYYY-MM' strings -> monthly ordinals; integers
+    -> themselves. Anything else (e.g. free labels) has no notion of a missing period.
+    """
+    if isinstance(index, pd.PeriodIndex):
+        return index.asi8.astype("int64")
+    if isinstance(index, pd.DatetimeIndex):
+        return index.to_period("M").asi8.astype("int64")
+    if pd.api.types.is_integer_dtype(index):
+        return index.to_numpy(dtype="int64")
+    text = index.astype(str)
+    if len(text) and text.str.fullmatch(r"\d{4}-\d{2}").all():
+        return pd.PeriodIndex(text, freq="M").asi8.astype("int64")
+    return None
+
+
+def _block_runs(labels: np.ndarray, block: np.ndarray, min_len: int) -> np.ndarray:
+    """True where a label belongs to a run of >= ``min_len`` equal non-zero labels.
+
+    A run never continues across a change of ``block`` (a gap or a new phase).
+    """
     if labels.size == 0:
         return np.zeros(0, dtype=bool)
-    change = np.r_[True, labels[1:] != labels[:-1]]
+    change = np.r_[True, (labels[1:] != labels[:-1]) | (block[1:] != block[:-1])]
     run_id = np.cumsum(change) - 1
     lengths = np.bincount(run_id)
     return (labels != 0) & (lengths[run_id] >= min_len)
 
 
+def _limits(x: np.ndarray, mr: np.ndarray, nb: int, screen: bool) -> tuple[float, float, int]:
+    """Centre, mean moving range and number of ranges used, from the first ``nb`` points."""
+    base_mr = mr[1:nb]
+    base_mr = base_mr[~np.isnan(base_mr)]
+    if base_mr.size == 0:
+        msg = (
+            f"The baseline of {nb} point(s) has no moving range (every pair of consecutive "
+            "baseline points is split by a gap): use a longer baseline."
+        )
+        raise ValueError(msg)
+    mr_bar = base_mr.mean()
+    if screen:  # plotthedots keeps ranges strictly below 3.267 x their mean
+        kept = base_mr[base_mr < RANGE_LIMIT * mr_bar]
+        mr_bar = kept.mean() if kept.size else mr_bar
+    return float(x[:nb].mean()), float(mr_bar), int(base_mr.size)
+
+
 def _phase(
     x: np.ndarray,
+    gap_before: np.ndarray,
     baseline: int | None,
     shift_run: int,
     trend_run: int,
@@ -61,23 +108,20 @@ def _phase(
         msg = f"A phase needs at least 2 baseline points to compute limits; got {nb}."
         raise ValueError(msg)
     mr = np.r_[np.nan, np.abs(np.diff(x))]
-    base_mr = mr[1:nb]
-    mr_bar = base_mr.mean()
-    if screen_moving_ranges:
-        kept = base_mr[base_mr <= RANGE_LIMIT * mr_bar]
-        mr_bar = kept.mean() if kept.size else mr_bar
-    centre = x[:nb].mean()
+    mr[gap_before] = np.nan  # no moving range across a missing period
+    centre, mr_bar, _ = _limits(x, mr, nb, screen_moving_ranges)
     half = SCALE * mr_bar
     upper, lower = centre + half, centre - half
     upper2, lower2 = centre + half * 2 / 3, centre - half * 2 / 3
+    block = np.cumsum(gap_before)  # contiguous stretches between gaps
 
     out_hi, out_lo = x > upper, x < lower
-
     side = np.sign(x - centre).astype(int)
-    shift = _run_flags(side, shift_run)
+    shift = _block_runs(side, block, shift_run)
 
     step = np.sign(np.diff(x)).astype(int)
-    step_run = _run_flags(step, trend_run - 1)  # k points make k - 1 steps
+    step[gap_before[1:]] = 0  # no step across a gap
+    step_run = _block_runs(step, block[1:], trend_run - 1)  # k points make k - 1 steps
     trend_up = np.zeros(n, dtype=bool)
     trend_down = np.zeros(n, dtype=bool)
     for flags, sign in ((trend_up, 1), (trend_down, -1)):
@@ -85,14 +129,23 @@ def _phase(
         flags[1:] |= s  # the point a flagged step ends on
         flags[:-1] |= s  # and the point it starts from
 
-    hi2, lo2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    if two_of_three:
-        for beyond, flags in ((x > upper2, hi2), (x < lower2, lo2)):
-            b = beyond.astype(int)
-            window = np.convolve(b, np.ones(3, dtype=int), mode="valid")  # sums of x[i:i+3]
-            for start in np.flatnonzero(window >= 2):
-                flags[start : start + 3] |= beyond[start : start + 3]
+    # plotthedots: in 3 consecutive points all on one side of the centre, at least 2 lie
+    # between 2 and 3 sigma ("close to limits"); those points are flagged
+    close = ~(out_hi | out_lo) & ((x > upper2) | (x < lower2))
+    two3 = np.zeros(n, dtype=bool)
+    if two_of_three and n >= 3:
+        for start in range(n - 2):
+            w = slice(start, start + 3)
+            if block[start] != block[start + 2]:
+                continue
+            if abs(side[w].sum()) == 3 and close[w].sum() >= 2:
+                two3[w] |= close[w]
 
+    flagged = out_hi | out_lo | shift | trend_up | trend_down | two3
+    # the side of the centre line decides high/low (plotthedots); a flagged point exactly on
+    # the line (only possible in a trend) goes with the trend
+    high = flagged & ((side > 0) | ((side == 0) & trend_up))
+    low = flagged & ((side < 0) | ((side == 0) & trend_down))
     return {
         "moving_range": mr,
         "centre": np.full(n, centre),
@@ -104,10 +157,9 @@ def _phase(
         "outside_limits": out_hi | out_lo,
         "shift": shift,
         "trend": trend_up | trend_down,
-        "two_of_three": hi2 | lo2,
-        "_high": out_hi | (shift & (side > 0)) | trend_up | hi2,
-        "_low": out_lo | (shift & (side < 0)) | trend_down | lo2,
-        "_side": side,
+        "two_of_three": two3,
+        "_high": high,
+        "_low": low,
     }
 
 
@@ -117,58 +169,65 @@ def xmr(
     baseline: int | None = None,
     phase_starts: Sequence[object] = (),
     shift_run: int = 7,
-    trend_run: int = 6,
-    two_of_three: bool = False,
+    trend_run: int = 7,
+    two_of_three: bool = True,
     screen_moving_ranges: bool = False,
 ) -> pd.DataFrame:
-    """XmR chart: centre line, natural process limits and special-cause flags per point.
+    """XmR chart with NHS-R plotthedots' special-cause rules; gaps in the index break runs.
 
     Parameters
     ----------
     values
-        The series in time order (a Series keeps its index, e.g. months). No missing values:
-        drop or explain gaps first, because a gap changes the moving ranges.
+        The series in time order. A Series keeps its index: with months ('2019-04' strings,
+        a PeriodIndex or a DatetimeIndex) or integers, a missing period is a gap. Missing
+        values (NaN) are dropped and treated as gaps too (listed in ``attrs["missing"]``).
     polarity
         ``"higher"`` if higher is better, ``"lower"`` if lower is better, None if neither;
         decides whether a signal is 'improving' or 'deteriorating'.
     baseline
-        Compute centre and limits from the first ``baseline`` points of each phase only, and
-        hold them for the rest (so later points are judged against the earlier process).
-        Default: all points. Making Data Count advises at least 15-20 points.
+        Fixed baseline: centre and limits from the first ``baseline`` points of each phase only,
+        held for the rest, so later points are judged against the earlier process
+        (plotthedots' ``fix_after_n_points``; Making Data Count suggests 12-20 or more).
+        Default None: all points (plotthedots' default).
     phase_starts
-        Index labels where a new phase begins (after a known change in process or
-        definition): limits are recalculated and runs restart at each.
+        Index labels where a new phase begins (a documented change in process or definition;
+        never found automatically): limits are recalculated and runs restart at each
+        (plotthedots' ``rebase``).
     shift_run
-        Points in a row on one side of the centre line that signal a shift (7 in Making Data
-        Count; a point on the line breaks the run).
+        Points in a row on one side of the centre line that signal a shift (7 in plotthedots;
+        a point on the line breaks the run).
     trend_run
         Points in a row each higher (or each lower) than the one before that signal a trend
-        (6 here, as in the NHS-R ``plotthedots`` implementation of Making Data Count; an
+        (7 in plotthedots, i.e. 6 steps; the Making Data Count Excel tool uses 6; an
         unchanged value breaks the run).
     two_of_three
-        Also flag two out of three consecutive points beyond 2 sigma on the same side.
+        Flag two (or three) of three consecutive points between 2 and 3 sigma, all three on
+        the same side of the centre line (plotthedots' rule).
     screen_moving_ranges
-        Drop moving ranges above 3.267 x their mean before computing the limits (Wheeler's
-        screening of ranges inflated by one-off events). Off by default.
+        Drop baseline moving ranges of 3.267 x their mean or more before computing the limits
+        (plotthedots' ``screen_outliers``). Off by default.
 
     Returns
     -------
     pandas.DataFrame
-        One row per point, index as ``values``: ``value, moving_range, centre, lower, upper,
-        lower_2sigma, upper_2sigma, phase, baseline`` (point used for the limits),
-        ``outside_limits, shift, trend, two_of_three, special_cause, signal`` ('high', 'low'
-        or ''), ``variation`` ('common cause', 'special cause: improving' / 'deteriorating' /
-        'neither').
+        One row per non-missing point, index as ``values``: ``value, moving_range, centre,
+        lower, upper, lower_2sigma, upper_2sigma, phase, baseline`` (point used for the
+        limits), ``gap_before`` (a missing period precedes it), ``outside_limits, shift,
+        trend, two_of_three, special_cause, signal`` ('high', 'low' or ''), ``variation``
+        ('common cause', 'special cause: improving' / 'deteriorating' / 'neither').
+        ``attrs``: ``rules`` (the rule set, e.g. :data:`RULES`), ``limits`` (how the limits
+        were set, for a caption), ``baseline`` (points per phase or None), ``phase_starts``,
+        ``missing`` (labels of missing periods and NaN values).
 
     Notes
     -----
     Centre = mean; limits = mean +- 2.66 x mean moving range, where the moving range is the
-    absolute difference of consecutive points (Wheeler [1]_; NHS Improvement [2]_); sigma is
-    estimated as mean moving range / 1.128. Assumes the points are in time order, roughly
-    independent and not strongly seasonal; limits are not truncated at zero. Every point in
-    a qualifying run is flagged, as Making Data Count charts colour the whole run. When a
-    point carries both high and low signals (e.g. above the limit within a falling trend),
-    the side of the centre line it is on decides.
+    absolute difference of consecutive points (Wheeler [1]_; NHS England [2]_, [3]_). A moving
+    range is never taken across a missing period or a phase start, and shifts, trends and
+    two-of-three windows never run across one: a gap ends a run. Every point of a qualifying
+    run is flagged; a special-cause point is 'high' or 'low' by its side of the centre line,
+    as in plotthedots. Assumes roughly independent, not strongly seasonal points; limits are
+    not truncated at zero.
     """
     if polarity not in POLARITIES:
         msg = f"polarity must be one of {POLARITIES}; got {polarity!r}."
@@ -176,40 +235,61 @@ def xmr(
     if shift_run < 2 or trend_run < 3:
         msg = f"shift_run must be >= 2 and trend_run >= 3; got {shift_run}, {trend_run}."
         raise ValueError(msg)
+    if baseline is not None and baseline < 2:
+        msg = f"baseline must be at least 2 points (or None for all); got {baseline}."
+        raise ValueError(msg)
     s = values.copy() if isinstance(values, pd.Series) else pd.Series(values)
     s = s.astype("float64")
-    if s.isna().any():
-        msg = (
-            f"The series has {int(s.isna().sum())} missing values (at {list(s.index[s.isna()])[:5]}); "
-            "drop or fill them explicitly before charting."
-        )
+    if not s.index.is_unique:
+        msg = f"The index has repeated periods: {list(s.index[s.index.duplicated()])[:5]}."
+        raise ValueError(msg)
+    ordinals = _index_ordinals(s.index)
+    if ordinals is not None and (np.diff(ordinals) <= 0).any():
+        msg = "The series must be in time order (increasing index)."
         raise ValueError(msg)
     unknown = [p for p in phase_starts if p not in s.index]
     if unknown:
         msg = f"phase_starts {unknown} are not in the series index."
         raise ValueError(msg)
+    nan_labels = list(s.index[s.isna()])
+    bad_starts = [p for p in phase_starts if p in nan_labels]
+    if bad_starts:
+        msg = f"phase_starts {bad_starts} have no value; start the phase at a period with one."
+        raise ValueError(msg)
+    keep = s.notna().to_numpy()
+    pos = np.flatnonzero(keep)
+    if pos.size == 0:
+        msg = "The series has no values."
+        raise ValueError(msg)
+    missing: list[object] = list(nan_labels)
+    gap_before = np.r_[False, np.diff(pos) > 1]  # a dropped NaN lies between
+    if ordinals is not None:
+        monthly = not pd.api.types.is_integer_dtype(s.index)
+        for i in np.flatnonzero(np.diff(ordinals) > 1) + 1:
+            for o in range(int(ordinals[i - 1]) + 1, int(ordinals[i])):
+                missing.append(str(pd.Period(ordinal=o, freq="M")) if monthly else o)
+        gap_before |= np.r_[False, np.diff(ordinals[pos]) > 1]
+    s = s[keep]
     cuts = sorted({0, *(int(s.index.get_loc(p)) for p in phase_starts)}) + [len(s)]
     x = s.to_numpy()
     parts = []
     for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
         if b <= a:
             continue
-        ph = _phase(x[a:b], baseline, shift_run, trend_run, two_of_three, screen_moving_ranges)
+        gb = gap_before[a:b].copy()
+        gb[0] = False  # a phase start has no predecessor anyway (its moving range is NaN)
+        ph = _phase(x[a:b], gb, baseline, shift_run, trend_run, two_of_three, screen_moving_ranges)
         ph["phase"] = np.full(b - a, i + 1)
         parts.append(ph)
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    high, low, side = cols.pop("_high"), cols.pop("_low"), cols.pop("_side")
-    # a point with both signals goes with the side of the centre line it lies on
-    both = high & low
-    high = high & ~(both & (side < 0))
-    low = low & ~(both & (side > 0))
+    high, low = cols.pop("_high"), cols.pop("_low")
     signal = np.where(high, "high", np.where(low, "low", ""))
     if polarity is None:
         word = np.where(signal != "", "neither", "")
     else:
         good = "high" if polarity == "higher" else "low"
         word = np.where(signal == good, "improving", np.where(signal != "", "deteriorating", ""))
-    out = pd.DataFrame({"value": x, **cols}, index=s.index)
+    out = pd.DataFrame({"value": x, **cols, "gap_before": gap_before}, index=s.index)
     out["special_cause"] = out[["outside_limits", "shift", "trend", "two_of_three"]].any(axis=1)
     out["signal"] = signal
     out["variation"] = np.where(
@@ -225,6 +305,7 @@ def xmr(
         "upper_2sigma",
         "phase",
         "baseline",
+        "gap_before",
         "outside_limits",
         "shift",
         "trend",
@@ -233,7 +314,41 @@ def xmr(
         "signal",
         "variation",
     ]
-    return out[order]
+    out = out[order]
+    default = (shift_run, trend_run, two_of_three) == (7, 7, True)
+    out.attrs["rules"] = (
+        RULES
+        if default
+        else f"{shift_run}-point shift, {trend_run}-point trend"
+        + (", 2 of 3 beyond 2 sigma" if two_of_three else "")
+        + ", beyond 3 sigma limits (plotthedots rules with changed run lengths)"
+    )
+    out.attrs["baseline"] = baseline
+    out.attrs["phase_starts"] = list(phase_starts)
+    out.attrs["missing"] = missing
+    out.attrs["limits"] = describe_limits(out)
+    return out
+
+
+def describe_limits(result: pd.DataFrame) -> str:
+    """How an :func:`xmr` result's limits were set, for a chart caption.
+
+    E.g. 'limits from the first 24 points (2015-04 to 2017-03), held fixed; recalculated
+    from 2020-04 (first 24 points)'.
+    """
+    baseline = result.attrs.get("baseline")
+    texts = []
+    for phase, g in result.groupby("phase", sort=True):
+        base = g[g["baseline"]]
+        span = f"{base.index[0]} to {base.index[-1]}"
+        if baseline is None or len(base) == len(g):
+            what = f"all {len(base)} points ({span})"
+        else:
+            what = f"the first {len(base)} points ({span}), held fixed"
+        texts.append(
+            f"limits from {what}" if phase == 1 else f"recalculated from {g.index[0]}: {what}"
+        )
+    return "; ".join(texts)
 
 
 def plot_spc(
@@ -247,22 +362,26 @@ def plot_spc(
 
     Grey line and points; centre line solid; process limits dashed (drawn per phase);
     special-cause points coloured blue (improving), orange (deteriorating) or purple
-    (neither). Non-numeric indexes (e.g. '2019-04') are plotted by position with their labels.
-    Returns ``ax``.
+    (neither); the line breaks at a missing period (``gap_before``). Non-numeric indexes
+    (e.g. '2019-04') are plotted by position with their labels. Returns ``ax``.
     """
     idx = result.index
     numeric = pd.api.types.is_numeric_dtype(idx) or isinstance(idx, pd.DatetimeIndex)
     xs = idx if numeric else np.arange(len(result))
-    ax.plot(
-        xs,
-        result["value"],
-        color=COLOURS["common"],
-        marker="o",
-        markersize=4,
-        linewidth=1,
-        zorder=2,
-        label="value",
-    )
+    gaps = result["gap_before"] if "gap_before" in result else pd.Series(False, index=idx)
+    block = np.cumsum(gaps.to_numpy())
+    for k in np.unique(block):  # the line breaks at a missing period
+        m = block == k
+        ax.plot(
+            np.asarray(xs)[m],
+            result["value"].to_numpy()[m],
+            color=COLOURS["common"],
+            marker="o",
+            markersize=4,
+            linewidth=1,
+            zorder=2,
+            label="value" if k == block[0] else None,
+        )
     for _, g in result.assign(_x=xs).groupby("phase"):
         ax.plot(g["_x"], g["centre"], color="black", linewidth=1, zorder=1)
         ax.plot(g["_x"], g["upper"], color="grey", linestyle="--", linewidth=1, zorder=1)
