@@ -109,7 +109,14 @@ def _indicator_table(
             "flag": "",
         }
     )
-    return pd.DataFrame(rows)
+    return _with_areas(pd.DataFrame(rows))
+
+
+def _with_areas(df: pd.DataFrame) -> pd.DataFrame:
+    """Hand-made indicator tables are on current geography: each council is its own area."""
+    return df.assign(
+        area_code=df["council_code"], area_name=df["council_name"], geography="current"
+    )
 
 
 def _councils(n: int) -> list[str]:
@@ -171,11 +178,11 @@ def test_price_verdict_uses_neighbour_median_and_no_significance(
         }
         for c, f in zip(codes, fees, strict=True)
     ]
-    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    monkeypatch.setattr(indicators, "get", lambda key: _with_areas(pd.DataFrame(rows)))
     v = verdict.benchmark("fee_home_care_hour", codes[0], "2021-22", tuple(codes[1:5]))
     # neighbours 15, 16, 17, 18: median 16.50; council pays 3.50 (21%) more
     assert v.neighbours_value == pytest.approx(16.5)
-    assert "£3.50 (21%) above the median of its 4 neighbours (£16.50)" in v.sentence
+    assert "£3.50 (21%) above the median of its 4 neighbours with figures (£16.50)" in v.sentence
     assert "outside the range paid by the middle half" in v.sentence  # IQR 15.75 to 17.25
     assert "no significance test" in v.sentence
     assert v.rank_all == 2  # only 30.00 is higher
@@ -256,7 +263,7 @@ def test_latest_missing_year_is_explained_but_a_chosen_year_is_not(
                     "flag": "not submitted" if np.isnan(f) else "",
                 }
             )
-    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    monkeypatch.setattr(indicators, "get", lambda key: _with_areas(pd.DataFrame(rows)))
     v = verdict.benchmark("fee_home_care_hour", codes[0], "2020-21", tuple(codes[1:5]))
     assert "No 2021-22 figure for this council (not submitted), so 2020-21 is shown." in v.sentence
     w = verdict.benchmark("fee_home_care_hour", codes[1], "2020-21", tuple(codes[2:5]))
@@ -335,7 +342,7 @@ def test_year_asked_for_and_year_shown_are_both_named(monkeypatch: pytest.Monkey
                 "level": "council", "period": period, "numerator": np.nan, "denominator": np.nan,
                 "value": f, "unit": "GBP per hour", "flag": "not submitted" if np.isnan(f) else "",
             })  # fmt: skip
-    monkeypatch.setattr(indicators, "get", lambda key: pd.DataFrame(rows))
+    monkeypatch.setattr(indicators, "get", lambda key: _with_areas(pd.DataFrame(rows)))
     v = verdict.benchmark(
         "fee_home_care_hour", codes[0], "2020-21", tuple(codes[1:5]), requested="2021-22"
     )

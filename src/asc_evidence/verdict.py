@@ -383,8 +383,10 @@ def _numbers(
         v.lower95 = v.upper95 = v.lower99_8 = v.upper99_8 = np.nan
         return v
     v.fingertips = str(
-        compare_with_benchmark(
-            england, v.lower95, v.upper95, v.lower99_8, v.upper99_8, polarity=ind.polarity
+        np.atleast_1d(
+            compare_with_benchmark(
+                england, v.lower95, v.upper95, v.lower99_8, v.upper99_8, polarity=ind.polarity
+            )
         )[0]
     )
     if res is None:
