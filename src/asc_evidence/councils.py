@@ -276,8 +276,9 @@ def require_current(query: str) -> Council:
         f"{'their time series include' if len(succ) > 1 else 'its time series includes'} "
         f"{c.name}'s figures before {date}); `asc-evidence councils` lists current councils."
     )
+    msg = f"{c.name} ({c.code}) {verb} {successors} on {date}"
     raise AbolishedCouncilError(
-        f"{c.name} ({c.code}) {verb} {successors} on {date}",
+        msg,
         "a current council (one of the 153 since April 2023)",
         f"{c.name}, abolished {c.valid_to}",
         todo,

@@ -70,15 +70,17 @@ def check_year(year: str | None) -> str | None:
         if end == (start + 1) % 100:
             normal = f"{start}-{end:02d}"
     if normal is None:
+        msg = f"--year {year!r} is not a financial year"
         raise InvalidYearError(
-            f"--year {year!r} is not a financial year",
+            msg,
             f"the form YYYY-YY with consecutive years, e.g. 2019-20, one of: {listed}",
             repr(year),
             "Give one of those years, or leave out --year for the latest year of each indicator.",
         )
     if normal not in valid:
+        msg = f"--year {normal}: the data hold no figures for that year"
         raise InvalidYearError(
-            f"--year {normal}: the data hold no figures for that year",
+            msg,
             f"one of {listed}",
             normal,
             "Give one of those years, or leave out --year for the latest year of each indicator.",
@@ -103,15 +105,17 @@ def check_neighbours(n: int, council: Council | None = None, *, model: bool = Tr
     codes = profile_codes()
     top = len(codes) - 1
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= top:
+        msg = f"--neighbours {n}"
         raise InvalidOptionError(
-            f"--neighbours {n}",
+            msg,
             f"a whole number from 1 to {top} (the other councils with a neighbour profile)",
             str(n),
             "Give a number in that range; 15 is the default.",
         )
     if model and council is not None and council.code not in codes:
+        msg = f"{council.name} ({council.code}) has no neighbour profile"
         raise InvalidOptionError(
-            f"{council.name} ({council.code}) has no neighbour profile",
+            msg,
             "a council in the council_profile table",
             "no complete profile row",
             "Supply your own neighbours with --neighbour-file.",
@@ -146,11 +150,12 @@ def check_neighbour_file(
     good = df[df["council_code"].isin(valid) & df["neighbour_code"].isin(valid)]
     shown = f"{strangers[:10]}{' ...' if len(strangers) > 10 else ''}"
     if good.empty:
-        raise NeighbourFileError(
+        msg = (
             f"Neighbour file {path.name}: expected ONS codes of councils with social care "
             f"responsibility (see `asc-evidence councils`); found only codes that are not: {shown}. "
             "Use upper-tier (county, unitary, metropolitan, London borough) codes."
         )
+        raise NeighbourFileError(msg)
     warnings = []
     if strangers:
         warnings.append(
@@ -188,10 +193,11 @@ def check_neighbour_file(
             raise NeighbourFileError(problem)
         skipped[c.code] = problem
     if councils and len(skipped) == len(councils):
-        raise NeighbourFileError(
+        msg = (
             f"Neighbour file {path.name}: expected rows for the councils asked for; found rows for "
             f"none of them ({len(set(good['council_code']))} councils listed). Check the file."
         )
+        raise NeighbourFileError(msg)
     return path, skipped, warnings
 
 
@@ -200,31 +206,31 @@ def check_out(out: Path | str, codes: Iterable[str] = ()) -> Path:
     out = Path(out).expanduser()
     todo = "Choose a folder you can write to with --out (it is created if missing)."
     if out.exists() and not out.is_dir():
-        raise InvalidOptionError(
-            f"--out {out}", "a folder for the reports", "a file with that name", todo
-        )
+        msg = f"--out {out}"
+        raise InvalidOptionError(msg, "a folder for the reports", "a file with that name", todo)
     probe_in = out
     while not probe_in.exists():
         if probe_in.parent == probe_in:
             break
         probe_in = probe_in.parent
     if not probe_in.is_dir():
-        raise InvalidOptionError(
-            f"--out {out}", "a folder path", f"{probe_in} is a file, not a folder", todo
-        )
+        msg = f"--out {out}"
+        raise InvalidOptionError(msg, "a folder path", f"{probe_in} is a file, not a folder", todo)
     try:
         tempfile.TemporaryDirectory(dir=probe_in, prefix=".asc-evidence-probe-").cleanup()
     except OSError as exc:
+        msg = f"--out {out}"
         raise InvalidOptionError(
-            f"--out {out}",
+            msg,
             "a folder you can write to",
             f"{probe_in} is not writable ({exc.strerror or type(exc).__name__})",
             todo,
         ) from exc
     for code in codes:
         if (out / code).exists() and not (out / code).is_dir():
+            msg = f"--out {out}"
             raise InvalidOptionError(
-                f"--out {out}",
+                msg,
                 f"{out / code} to be a report folder",
                 "a file with that name",
                 "Move that file away or choose another --out.",
@@ -246,8 +252,9 @@ def check_report_inputs(
     from asc_evidence.errors import UserInputError
 
     if council and all_councils:
+        msg = "report"
         raise UserInputError(
-            "report", "either --council NAME or --all", "both", "Give only one of them."
+            msg, "either --council NAME or --all", "both", "Give only one of them."
         )
     if all_councils:
         todo = list(codes) if codes else current()["code"].tolist()
@@ -255,8 +262,9 @@ def check_report_inputs(
     elif council:
         chosen = (require_current(council.code if isinstance(council, Council) else str(council)),)
     else:
+        msg = "report"
         raise UserInputError(
-            "report",
+            msg,
             "--council NAME (or code) or --all",
             "neither",
             "For example: asc-evidence report --council Swindon.",

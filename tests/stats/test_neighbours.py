@@ -156,7 +156,9 @@ def test_load_rejects_bad_files(tmp_path: Path) -> None:
     with pytest.raises(NeighbourFileError, match="repeated"):
         load_neighbour_file(dup)
     (tmp_path / "nn.xlsx").write_bytes(b"PK")
-    with pytest.raises(NeighbourFileError, match=r"found a \.xlsx file\. Save it as \.csv or \.json"):
+    with pytest.raises(
+        NeighbourFileError, match=r"found a \.xlsx file\. Save it as \.csv or \.json"
+    ):
         load_neighbour_file(tmp_path / "nn.xlsx")
     with pytest.raises(NeighbourFileError, match="found nothing there"):
         load_neighbour_file(tmp_path / "absent.csv")

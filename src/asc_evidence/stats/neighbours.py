@@ -384,7 +384,11 @@ def load_neighbour_file(
             msg = f"Neighbour file {path.name}: {layout}; found a JSON {type(data).__name__} of another shape."
             raise NeighbourFileError(msg)
         df = pd.DataFrame(
-            [(str(k).strip(), str(c).strip(), i + 1) for k, v in data.items() for i, c in enumerate(v)],
+            [
+                (str(k).strip(), str(c).strip(), i + 1)
+                for k, v in data.items()
+                for i, c in enumerate(v)
+            ],
             columns=["council_code", "neighbour_code", "rank"],
         )
         if not json_order_is_rank:
