@@ -28,8 +28,8 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from urllib.parse import unquote
 from pathlib import Path
+from urllib.parse import unquote
 
 GH = "https://raw.githubusercontent.com"
 # folder -> (publisher, official page, download prefix for files in that folder)
