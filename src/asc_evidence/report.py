@@ -22,7 +22,7 @@ from pathlib import Path
 from asc_evidence.build import safe_name
 from asc_evidence.config import settings
 from asc_evidence.councils import Council, current, lookup
-from asc_evidence.errors import InvalidOptionError, ReportFailedError
+from asc_evidence.errors import InvalidOptionError, ReportFailedError, UserInputError
 
 NOTEBOOKS = (
     "06_council_report.ipynb",
@@ -37,9 +37,16 @@ NOTEBOOKS = (
 def notebooks_dir() -> Path:
     """The folder of question notebooks (``notebooks/`` in the project)."""
     folder = settings().project / "notebooks"
-    if not (folder / NOTEBOOKS[0]).is_file():
-        msg = f"Notebooks not found in {folder}; run from the asc-evidence project folder."
-        raise FileNotFoundError(msg)
+    missing = [n for n in NOTEBOOKS if not (folder / n).is_file()]
+    if missing:
+        msg = "report notebooks not found"
+        raise UserInputError(
+            msg,
+            f"the question notebooks {list(NOTEBOOKS)} in {folder}",
+            f"{len(missing)} missing ({', '.join(missing)})",
+            "Run the command from the asc-evidence project folder (the one holding "
+            "pyproject.toml and notebooks/), or a folder below it.",
+        )
     return folder
 
 
