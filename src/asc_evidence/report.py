@@ -125,7 +125,11 @@ def _execute(merged, output_path: Path, params: dict, cwd: Path):
 def _staging_dir(out: Path, code: str) -> Path:
     """A fresh hidden folder beside ``out/<code>`` (same filesystem, so the final move is a rename)."""
     out.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{code}.partial-", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=f".{code}.partial-", dir=out))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
+    return staging
 
 
 def _publish(staging: Path, target: Path) -> None:
