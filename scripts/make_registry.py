@@ -1,9 +1,25 @@
 """Regenerate src/asc_evidence/registry.csv from the mirror's MANIFEST.csv and PROVENANCE files.
 
 Run by a maintainer when the mirror changes: ``python scripts/make_registry.py PATH/TO/MIRROR``.
-Each row: key (path inside the mirror/cache), dataset, sha256, bytes, url (best known download
-address: the official file where PROVENANCE gives it, else the public repository snapshot the file
-was taken from byte-for-byte), page (official publication page), publisher, licence.
+Each row keeps two things apart: where the file is OFFICIALLY published, and where the copy in the
+mirror came from (every mirror file was taken from a public GitHub repository snapshot; see each
+folder's PROVENANCE.md). Columns:
+
+key            path inside the mirror/cache
+dataset        source family (ascof, delayed_transfers, fee_rates, finance_activity, geography, population)
+sha256, bytes  of the mirror's copy (empty for official releases the mirror lacks)
+publisher      the official publisher
+licence        licence of the underlying official data
+official_page  the official publication page
+official_url   the official file's own download address, where known (else empty: see the page)
+mirror_copy    what the mirror's copy is: ``official file`` (the published file, byte-for-byte as
+               the PROVENANCE records it), ``official file, re-saved`` (official values, file re-saved
+               or converted by a third party), ``third-party extract`` (filtered, reshaped or
+               aggregated by a third party: not an official file), or ``not in mirror``
+mirror_source  ``owner/repo@commit:path`` of the public repository the mirror's copy was taken from
+download_url   where ``asc_evidence.fetch`` downloads a missing file: the official URL when the
+               mirror's copy is the official file and its URL is known, else the repository snapshot
+               (so that the sha256 still matches)
 Official releases the mirror lacks are appended from ``OFFICIAL_NOT_IN_MIRROR`` with an empty sha256.
 """
 
@@ -13,6 +29,7 @@ import csv
 import re
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 GH = "https://raw.githubusercontent.com"
 # folder -> (publisher, official page, download prefix for files in that folder)
@@ -286,6 +303,86 @@ def _dtoc_official_urls(mirror: Path) -> dict[str, str]:
     return urls
 
 
+# What the mirror's copy is, per folder (from each PROVENANCE.md); FILE_COPY overrides per file.
+OFFICIAL, RESAVED, EXTRACT = "official file", "official file, re-saved", "third-party extract"
+FOLDER_COPY: dict[str, str] = {
+    "ascof/ascof_repos_trend_2017_2024": EXTRACT,  # filtered stack of the open-data CSVs
+    "ascof/ascof_timeseries_2015_2025": OFFICIAL,  # official 2024-25 time-series annex, renamed
+    "ascof/nhsd_ascof_2020_21": RESAVED,  # official open-data CSV saved as xlsx
+    "ascof/oflog_extract": EXTRACT,  # Oflog app's processed data
+    "ascof/trafford_lginform_extract": EXTRACT,  # LG Inform pull for 17 areas
+    "delayed_transfers/la_type_b_days_2011_2019": OFFICIAL,  # workbooks byte-for-byte, renamed
+    "delayed_transfers/la_type_b_days_2011_2019/combined_extract": EXTRACT,
+    "delayed_transfers/la_days_combined_2011_2020_jonnyp": EXTRACT,
+    "delayed_transfers/population_18plus_ons_mye2_mid2014": RESAVED,  # per-sheet CSV exports
+    "fee_rates/fcoc_hf_council_web_scraping": EXTRACT,  # tabulizer output from council PDFs
+    "finance_activity/ascfr_2017_18_gce_by_la_samrickman": EXTRACT,
+    "finance_activity/ascfr_salt_data_tables_2021_22": OFFICIAL,  # "Official file, unmodified"
+    "finance_activity/bengoodair_adults_social_care_data/Final_data": EXTRACT,
+    "finance_activity/bengoodair_adults_social_care_data": EXTRACT,  # meta_data.xlsx
+    "finance_activity/cqc_care_directory_la_aggregates_feb2021": EXTRACT,
+    "geography/mhclg_iod2019": OFFICIAL,
+    "geography/ons_ctyua_boundaries_buc": OFFICIAL,
+    "geography/ons_lad_region_lookup_2019": OFFICIAL,
+    "geography/ons_ltla_utla_lookup_2022": OFFICIAL,
+    "geography/ons_msoa11_msoa21_lad22_lookup": OFFICIAL,  # portal CSV, renamed
+    "geography/ons_msoa2021_boundaries_bsc": OFFICIAL,
+    "geography/ons_sam_lsoa_dec2021": OFFICIAL,
+    "population/census2021_ts007_age_single_year": OFFICIAL,  # members of the Nomis bulk zip
+    "population/census2021_ts007a_ts054_ts062": OFFICIAL,
+    "population/ons_mye_uk_single_year": OFFICIAL,
+    "population/ons_npp_2018": RESAVED,  # ONS .xml re-saved as .xls
+    "population/ons_npp_2020": OFFICIAL,
+    "population/ons_snpp_2016_extract_60plus": EXTRACT,
+    "population/ons_snpp_2018": EXTRACT,
+    "population/small_area_msoa": EXTRACT,
+}
+FILE_COPY: dict[str, str] = {
+    # the repository author's re-save (values checked equal to two other copies)
+    "geography/mhclg_iod2019/File_10_-_IoD2019_Local_Authority_District_Summaries__lower-tier__.xlsx": RESAVED,
+}
+# Mirror folders whose copies do not come from the folder's download prefix (repo, commit, path prefix).
+ORIGIN: dict[str, tuple[str, str, str]] = {
+    "finance_activity/ascfr_salt_data_tables_2021_22": (
+        "PhD-SarahLiley/GEOG5995_FinalProject",
+        "5d22c7772eef87a46a0aad4f146739ea1f570c5b",
+        "",
+    ),
+    "delayed_transfers/la_type_b_days_2011_2019/combined_extract": (
+        "psychty/DTOC",
+        "a789281edfacc62c8b9d4cc66d2969685b568151",
+        "",
+    ),
+    "ascof/ascof_timeseries_2015_2025": (
+        "Susai23/Lincolnshire-Adult-Social-Care-pipeline",
+        "1b9479ebe8e2a64c9818216d2f483b25c354766b",
+        "Raw data/",
+    ),
+}
+RENAMED = {  # mirror name -> name in the source repository
+    "ascof/ascof_timeseries_2015_2025/ascof_timeseries_2015-16_to_2024-25.ods": "ascof_2024_25.ods",
+}
+EXTRA_FOLDERS: dict[str, tuple[str, str]] = {  # folders without a download prefix: publisher, page
+    "ascof/ascof_timeseries_2015_2025": (
+        "NHS England (DHSC from 2024-25)",
+        "https://digital.nhs.uk/data-and-information/publications/statistical/adult-social-care-outcomes-framework-ascof",
+    ),
+}
+
+
+def _gh_origin(url: str) -> tuple[str, str, str] | None:
+    """(owner/repo, commit, path) of a raw.githubusercontent.com snapshot URL."""
+    if not url.startswith(GH + "/"):
+        return None
+    owner, repo, commit, *path = url[len(GH) + 1 :].split("/")
+    return f"{owner}/{repo}", commit, unquote("/".join(path))
+
+
+def _longest(prefixes, path: str) -> str | None:
+    hits = [f for f in prefixes if path.startswith(f + "/")]
+    return max(hits, key=len) if hits else None
+
+
 def main(mirror: Path) -> None:
     dtoc = _dtoc_official_urls(mirror)
     rows = []
@@ -294,23 +391,74 @@ def main(mirror: Path) -> None:
             path = rec["path"]
             if path.endswith("PROVENANCE.md"):
                 continue
-            folder = next((f for f in FOLDERS if path.startswith(f + "/")), None)
+            folder = _longest(FOLDERS, path)
             publisher, page, prefix = FOLDERS.get(folder, DEFAULT) if folder else DEFAULT
             name = path[len(folder) + 1 :] if folder else path
-            url = dtoc.get(name) or (prefix + name.replace(" ", "%20") if prefix else "")
+            url = prefix + name.replace(" ", "%20") if prefix else ""
             if path in FILES:
                 publisher, page, url = FILES[path]
+            extra = _longest(EXTRA_FOLDERS, path)
+            if extra and not folder:
+                publisher, page = EXTRA_FOLDERS[extra]
+            official_url = dtoc.get(name, "")
+            origin_folder = _longest(ORIGIN, path)
+            if origin_folder:
+                repo, commit, sub = ORIGIN[origin_folder]
+                rel = path[len(origin_folder) + 1 :]
+                source = f"{repo}@{commit}:{sub}{RENAMED.get(path, rel)}"
+                if url and not url.startswith(GH):
+                    official_url = url  # the folder prefix is the official address
+                url = f"{GH}/{repo}/{commit}/{sub}{RENAMED.get(path, rel)}".replace(" ", "%20")
+            else:
+                repo, commit, repo_path = _gh_origin(url) or ("", "", "")
+                source = f"{repo}@{commit}:{repo_path}" if repo else ""
+            copy_folder = _longest(FOLDER_COPY, path)
+            copy = FILE_COPY.get(path) or (FOLDER_COPY[copy_folder] if copy_folder else "")
+            if path.startswith("finance_activity/bengoodair_adults_social_care_data/Raw_data/"):
+                # README: raw files "not edited ... other than downloaded and saved in csv format"
+                copy = OFFICIAL if path.endswith(".xls") else RESAVED
+            if not copy or not source:
+                msg = f"no provenance recorded for {path}: add it to FOLDER_COPY/ORIGIN"
+                raise SystemExit(msg)
+            download = official_url if (copy == OFFICIAL and official_url) else url
             rows.append(
-                [path, rec["dataset"], rec["sha256"], rec["bytes"], url, page, publisher, LICENCE]
+                [
+                    path,
+                    rec["dataset"],
+                    rec["sha256"],
+                    rec["bytes"],
+                    publisher,
+                    LICENCE,
+                    page,
+                    official_url,
+                    copy,
+                    source,
+                    download,
+                ]
             )
     for key, dataset, url, publisher, page in OFFICIAL_NOT_IN_MIRROR:
-        rows.append([key, dataset, "", "", url, page, publisher, LICENCE])
+        rows.append([key, dataset, "", "", publisher, LICENCE, page, url, "not in mirror", "", url])
     out = Path(__file__).resolve().parents[1] / "src/asc_evidence/registry.csv"
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["key", "dataset", "sha256", "bytes", "url", "page", "publisher", "licence"])
+        w.writerow(COLUMNS)
         w.writerows(sorted(rows))
     print(f"wrote {len(rows)} rows to {out}")
+
+
+COLUMNS = [
+    "key",
+    "dataset",
+    "sha256",
+    "bytes",
+    "publisher",
+    "licence",
+    "official_page",
+    "official_url",
+    "mirror_copy",
+    "mirror_source",
+    "download_url",
+]
 
 
 if __name__ == "__main__":

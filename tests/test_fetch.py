@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +153,45 @@ def test_real_registry_matches_mirror_manifest(mirror: Path) -> None:
     for key, rel in hashed.items():
         assert manifest[key]["sha256"] == rel.sha256, key
         assert int(manifest[key]["bytes"]) == rel.bytes, key
+
+
+def test_missing_file_error_separates_official_source_from_mirror_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official page/URL is called the official source; the repository copy is named as such."""
+    monkeypatch.delenv("ASC_EVIDENCE_MIRROR", raising=False)
+    monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))
+    repo_url = "https://raw.githubusercontent.com/someone/repo/abc123/open-data.csv"
+    rel = fetch_mod.Release(
+        KEY, "ascof", SHA, len(CONTENT), repo_url, "https://example.org/page", "NHS Digital",
+        "OGL", official_url="", mirror_copy="third-party extract",
+        mirror_source="someone/repo@abc123:open-data.csv",
+    )  # fmt: skip
+    monkeypatch.setattr(fetch_mod, "registry", lambda: {KEY: rel})
+    with pytest.raises(MissingFileError) as err:
+        fetch_mod.fetch(KEY, download=False)
+    text = str(err.value)
+    assert "official source: https://example.org/page\n" in text
+    assert "copy (third-party extract) came from github.com/someone/repo@abc123" in text
+    assert f"official source: {repo_url}" not in text
+
+
+def test_real_registry_names_official_pages_and_mirror_origins(mirror: Path) -> None:
+    """Every mirror row says where its copy came from; official pages are never GitHub copies."""
+    reg = fetch_mod.registry()
+    in_mirror = [r for r in reg.values() if r.sha256]
+    source = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}:.+")
+    assert all(source.match(r.mirror_source) for r in in_mirror)
+    assert all(r.page and "github" not in r.page for r in reg.values())
+    assert all("github" not in r.official_url for r in reg.values())
+    kinds = {r.mirror_copy for r in reg.values()}
+    assert kinds == {
+        "official file",
+        "official file, re-saved",
+        "third-party extract",
+        "not in mirror",
+    }
+    # PROVENANCE.md of ascof_repos_trend_2017_2024: "a third-party extract, not the official file"
+    trend = reg["ascof/ascof_repos_trend_2017_2024/trend_data.csv"]
+    assert trend.mirror_copy == "third-party extract"
+    assert trend.mirror_source.startswith("acbockmuehl/ascof-repos@d90e7b21")

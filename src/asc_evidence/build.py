@@ -22,7 +22,7 @@ import pandas as pd
 
 from asc_evidence import tidy
 from asc_evidence.config import settings
-from asc_evidence.errors import DataNotBuiltError, UnsafeNameError
+from asc_evidence.errors import DataNotBuiltError, UnknownTableError, UnsafeNameError
 from asc_evidence.fetch import fetch, verified_sha256
 
 SOURCE_MODULES = (
@@ -115,10 +115,15 @@ def build(
     result: dict[str, str] = {}
     specs = [s for s in all_specs() if only is None or s.name in only]
     if only:
-        unknown = set(only) - {s.name for s in specs}
+        unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
-            msg = f"Unknown table(s) {sorted(unknown)}; known: {[s.name for s in all_specs()]}"
-            raise KeyError(msg)
+            known = ", ".join(sorted(s.name for s in all_specs()))
+            msg = (
+                f"data build --only: expected table names from this list: {known}; "
+                f"found unknown name(s) {unknown}. Nothing was built; rerun with one of the listed "
+                "names (`asc-evidence data tables` shows the tables built so far)."
+            )
+            raise UnknownTableError(msg)
     for spec in specs:
         paths = {key: fetch(key) for key in spec.inputs}
         inputs = {key: verified_sha256(p, cfg) for key, p in paths.items()}

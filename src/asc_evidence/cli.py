@@ -1,30 +1,83 @@
-"""Command line: ``asc-evidence data build|status``, ``asc-evidence councils``, ``asc-evidence report``."""
+"""Command line: ``asc-evidence data build|status``, ``asc-evidence councils``, ``asc-evidence report``.
+
+Bad input never shows a traceback: every command runs inside :func:`_guard`, which prints an
+:class:`AscEvidenceError` as one paragraph and wraps any other exception in a short message that
+points to ``--debug`` (``asc-evidence --debug COMMAND ...`` shows the full traceback).
+"""
 
 from __future__ import annotations
 
+import functools
+import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from asc_evidence.errors import AscEvidenceError
+from asc_evidence.errors import AscEvidenceError, UserInputError
 
 app = typer.Typer(
     help="Official adult social care statistics -> council benchmarking evidence.",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 data_app = typer.Typer(
     help="Acquire official files and build the processed tables.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
 
+_STATE = {"debug": False}
 
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when something fails.")
+    ] = False,
+) -> None:
+    """Official adult social care statistics -> council benchmarking evidence."""
+    _STATE["debug"] = debug
+
+
+def _fail(exc: BaseException) -> None:
+    if _STATE["debug"]:
+        typer.echo("".join(traceback.format_exception(exc)), err=True)
+    text = " ".join(str(exc).split("\n\n"))  # one paragraph
+    typer.secho(f"error: {text}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
 
 
+def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command; user errors become one paragraph, anything else a pointer to ``--debug``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except AscEvidenceError as exc:
+            _fail(exc)
+        except Exception as exc:
+            if _STATE["debug"]:
+                raise
+            summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            typer.secho(
+                f"error: asc-evidence stopped on an unexpected problem ({summary}). This is "
+                "probably a bug rather than your input. Rerun with `asc-evidence --debug "
+                f"{func.__name__.removesuffix('_cmd').replace('_', ' ')} ...` to see the "
+                "traceback, and report it with that output.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
 @data_app.command("build")
+@_guard
 def data_build(
     force: Annotated[bool, typer.Option(help="Rebuild even when inputs are unchanged.")] = False,
     only: Annotated[
@@ -38,10 +91,7 @@ def data_build(
     from asc_evidence.config import settings
 
     t0 = time.perf_counter()
-    try:
-        result = build(only=only or None, force=force, progress=typer.echo)
-    except AscEvidenceError as exc:
-        _fail(exc)
+    result = build(only=only or None, force=force, progress=typer.echo)
     built = sum(v == "built" for v in result.values())
     typer.echo(
         f"{len(result)} tables ({built} built, {len(result) - built} up to date) in "
@@ -50,20 +100,27 @@ def data_build(
 
 
 @data_app.command("status")
+@_guard
 def data_status(
     verify: Annotated[bool, typer.Option(help="Check every found file's sha256.")] = True,
 ) -> None:
-    """Which official files are found where (mirror, cache, missing), with checksum state."""
+    """Which official files are found where (mirror, cache, missing), with checksum state.
+
+    Problems come first: a checksum mismatch, or a file that a processed table needs but that is
+    missing, makes the command exit with status 1. Registry files no table reads (official releases
+    the mirror lacks) are listed as "not needed" and do not fail the status.
+    """
     from collections import Counter
 
+    from asc_evidence.build import all_specs
     from asc_evidence.config import settings
     from asc_evidence.fetch import locate, registry, verified_sha256
 
     cfg = settings()
-    typer.echo(f"mirror:    {cfg.mirror or '(none configured: set ASC_EVIDENCE_MIRROR)'}")
-    typer.echo(f"cache:     {cfg.cache}\nprocessed: {cfg.processed}\n")
+    needed = {key for spec in all_specs() for key in spec.inputs}
     counts: dict[str, Counter[str]] = {}
     problems: list[str] = []
+    optional: list[str] = []
     for key, rel in sorted(registry().items()):
         path, where = locate(key)
         state = where
@@ -71,19 +128,39 @@ def data_status(
             ok = verified_sha256(path, cfg) == rel.sha256
             state += " ok" if ok else " CHECKSUM MISMATCH"
             if not ok:
-                problems.append(f"  checksum mismatch: {path}")
+                problems.append(
+                    f"  checksum mismatch: {path} (expected sha256 {rel.sha256}); "
+                    f"replace it with the official file ({rel.official_source})"
+                )
         elif path is not None and not rel.sha256:
             state += " (no registered hash)"
         if where == "missing":
-            problems.append(f"  missing: {key}  <- {rel.url or rel.page}")
+            line = f"  missing: {key}  (official source: {rel.official_source})"
+            if key in needed:
+                problems.append(line)
+            else:
+                state += " (not needed)"
+                optional.append(line)
         counts.setdefault(rel.dataset, Counter())[state] += 1
+    if problems:
+        typer.secho(
+            f"{len(problems)} problem(s): the build cannot use these files as they are.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        typer.echo("\n".join(problems) + "\n", err=True)
+    typer.echo(f"mirror:    {cfg.mirror or '(none configured: set ASC_EVIDENCE_MIRROR)'}")
+    typer.echo(f"cache:     {cfg.cache}\nprocessed: {cfg.processed}\n")
     for dataset, c in counts.items():
         typer.echo(f"{dataset:18s} " + ", ".join(f"{n} {s}" for s, n in sorted(c.items())))
+    if optional:
+        typer.echo("\nnot in the mirror, not needed by any table:\n" + "\n".join(optional))
     if problems:
-        typer.echo("\n" + "\n".join(problems))
+        raise typer.Exit(code=1)
 
 
 @data_app.command("tables")
+@_guard
 def data_tables() -> None:
     """Each processed table: rows, periods and number of councils (ONS E06/E08/E09/E10 codes)."""
     from asc_evidence.build import load, read_manifest
@@ -106,6 +183,7 @@ def data_tables() -> None:
 
 
 @app.command("councils")
+@_guard
 def councils_cmd(
     query: Annotated[
         str | None, typer.Argument(help="Part of a name or a code; omit to list all.")
@@ -134,6 +212,7 @@ def councils_cmd(
 
 
 @app.command("report")
+@_guard
 def report_cmd(
     council: Annotated[
         str | None, typer.Option(help="Council name or code, e.g. Swindon or E06000030.")
@@ -157,37 +236,42 @@ def report_cmd(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reports"),
     workers: Annotated[int, typer.Option(help="Parallel worker processes for --all.")] = 2,
 ) -> None:
-    """Run the notebooks for a council and write executed notebooks plus one HTML report."""
-    from asc_evidence import councils, report
+    """Run the notebooks for a council and write executed notebooks plus one HTML report.
 
-    if not council and not all_councils:
-        _fail(ValueError("give --council NAME or --all"))
-    try:
-        if all_councils:
-            index = report.run_all(
-                out=out,
-                year=year,
-                neighbours=neighbours,
-                neighbour_file=neighbour_file,
-                workers=workers,
-                progress=typer.echo,
-            )
-            typer.echo(f"index: {index}")
-        else:
-            c = councils.lookup(
-                council or ""
-            )  # unknown council fails here, before any notebook runs
-            html = report.run_council(
-                c,
-                out=out,
-                year=year,
-                neighbours=neighbours,
-                neighbour_file=neighbour_file,
-                progress=typer.echo,
-            )
-            typer.echo(f"report: {html}")
-    except AscEvidenceError as exc:
-        _fail(exc)
+    Every input is checked before a notebook starts. The report is written to a hidden folder and
+    replaces ``OUT/<code>`` only when complete: a failed run leaves the previous report unchanged.
+    """
+    from asc_evidence import report, validate
+
+    inputs = validate.check_report_inputs(
+        council,
+        all_councils=all_councils,
+        year=year,
+        neighbours=neighbours,
+        neighbour_file=neighbour_file,
+        out=out,
+    )
+    if not isinstance(workers, int) or workers < 1:
+        msg = f"--workers {workers}"
+        raise UserInputError(msg, "a whole number of at least 1", str(workers), "Use 1 or 2.")
+    for message in inputs.warnings:
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    for message in inputs.skipped.values():
+        typer.secho(f"skipped: {message}", fg=typer.colors.YELLOW, err=True)
+    common = {
+        "out": inputs.out,
+        "year": inputs.year,
+        "neighbours": inputs.neighbours,
+        "neighbour_file": inputs.neighbour_file,
+        "progress": typer.echo,
+        "warn": lambda _message: None,  # already printed above
+    }
+    if all_councils:
+        index = report.run_all(workers=workers, **common)
+        typer.echo(f"index: {index}")
+    else:
+        html = report.run_council(inputs.councils[0], **common)
+        typer.echo(f"report: {html}")
 
 
 if __name__ == "__main__":

@@ -505,3 +505,48 @@ def _combine(df: pd.DataFrame, keys: list[str], multiplier: float, stage: int) -
         if col in multi:
             out[col] = g[col].agg(how[stage])
     return pd.concat([single, out.reset_index()], ignore_index=True)
+
+
+def require_current(query: str) -> Council:
+    """Like :func:`lookup`, but an abolished council is an error naming its successor(s).
+
+    Reports, neighbours and verdicts exist only for current councils; a predecessor's figures are
+    shown in its successor's time series (see :func:`lineage`).
+
+    Raises
+    ------
+    UnknownCouncilError
+        The query matches no council (with close suggestions).
+    AbolishedCouncilError
+        The council was abolished; the message names the successor(s) and the date.
+    """
+    from asc_evidence.errors import AbolishedCouncilError
+
+    c = lookup(query)
+    if c.current:
+        return c
+    names = register().set_index("code")["name"]
+    change = next((ch for ch in BOUNDARY_CHANGES if c.code in ch.predecessors), None)
+    if change is None:  # abolished without a recorded successor: should not happen
+        succ, date, verb = [], c.valid_to, "was abolished"
+    else:
+        succ = [f"{names.get(s, s)} ({s})" for s in change.successors]
+        date = change.date
+        verb = {
+            "split": "was replaced by",
+            "merge": "was merged into",
+            "recode": "became",
+        }[change.kind]
+    successors = " and ".join(succ) or "no recorded successor"
+    todo = (
+        f"Ask for {'one of those' if len(succ) > 1 else 'that council'} ("
+        f"{'their time series include' if len(succ) > 1 else 'its time series includes'} "
+        f"{c.name}'s figures before {date}); `asc-evidence councils` lists current councils."
+    )
+    msg = f"{c.name} ({c.code}) {verb} {successors} on {date}"
+    raise AbolishedCouncilError(
+        msg,
+        "a current council (one of the 153 since April 2023)",
+        f"{c.name}, abolished {c.valid_to}",
+        todo,
+    )

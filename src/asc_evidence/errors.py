@@ -65,3 +65,35 @@ class UnsafeNameError(AscEvidenceError, ValueError):
 
 class NeighbourFileError(AscEvidenceError, ValueError):
     """A user-supplied neighbour list that cannot be used (bad layout or unknown codes)."""
+
+
+class UserInputError(AscEvidenceError, ValueError):
+    """Bad user input found before any work starts: says what, what was expected, what was found
+    and what to do, in one paragraph."""
+
+    def __init__(self, what: str, expected: str, found: str, todo: str) -> None:
+        super().__init__(f"{what}: expected {expected}; found {found}. {todo}")
+        self.what, self.expected, self.found, self.todo = what, expected, found, todo
+
+
+class InvalidYearError(UserInputError):
+    """A ``--year`` that is not a financial year the processed tables hold."""
+
+
+class AbolishedCouncilError(UserInputError):
+    """A council that no longer exists; the message names its successor(s)."""
+
+
+class InvalidOptionError(UserInputError):
+    """A numeric or path option outside its valid range (e.g. ``--neighbours``, ``--out``)."""
+
+
+class UnknownTableError(AscEvidenceError, KeyError):
+    """A processed-table name (``data build --only``) that no source module defines."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ReportFailedError(AscEvidenceError, RuntimeError):
+    """A report run failed after the inputs were accepted; any previous report is left unchanged."""

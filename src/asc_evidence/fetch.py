@@ -1,6 +1,8 @@
 """Find an official file: configured mirror first, then the local cache, then its official URL.
 
-Every file is checked against the sha256 in ``registry.csv`` before it is used. A mismatching
+Every file is checked against the sha256 in ``registry.csv`` before it is used. The registry keeps
+the official source (publication page and file URL) apart from where the mirror's copy came from
+(a public repository snapshot, see :class:`Release`). A mismatching
 file is never returned. Downloads go through :func:`pooch.retrieve`, which writes to a temporary
 file and moves it into place only after the hash matched, so nothing half-written is ever read.
 """
@@ -22,7 +24,15 @@ from asc_evidence.errors import ChecksumError, MissingFileError, UnknownDatasetE
 
 @dataclass(frozen=True)
 class Release:
-    """One official file: where it sits under the mirror/cache, its hash and where it comes from."""
+    """One file: where it sits under the mirror/cache, its hash, its official home and its copy's origin.
+
+    ``url`` is where :func:`fetch` downloads it (the official file when the mirror's copy is the
+    official file and its address is known, else the public-repository snapshot the mirror copied,
+    so the sha256 matches); ``page``/``official_url`` are the official publication page and file;
+    ``mirror_copy`` says what the mirror's copy is (``official file``, ``official file, re-saved``,
+    ``third-party extract`` or ``not in mirror``) and ``mirror_source`` where it was taken from
+    (``owner/repo@commit:path``).
+    """
 
     key: str
     dataset: str
@@ -32,6 +42,27 @@ class Release:
     page: str
     publisher: str
     licence: str
+    official_url: str = ""
+    mirror_copy: str = ""
+    mirror_source: str = ""
+
+    @property
+    def official_source(self) -> str:
+        """The official file's address, else its publication page (never a third-party copy)."""
+        if self.official_url and self.page:
+            return f"{self.official_url} (publication page {self.page})"
+        return self.official_url or self.page or "not recorded (see the folder's PROVENANCE.md)"
+
+    @property
+    def copy_note(self) -> str:
+        """Where the mirror's copy came from, e.g. ``the mirror's copy (third-party extract) came
+        from github.com/owner/repo@commit:path``; empty when the mirror has no copy."""
+        if not self.mirror_source:
+            return ""
+        return (
+            f"the mirror's copy ({self.mirror_copy or 'copy'}) came from "
+            f"github.com/{self.mirror_source}"
+        )
 
 
 @cache
@@ -45,10 +76,13 @@ def registry() -> dict[str, Release]:
             dataset=r["dataset"],
             sha256=r["sha256"],
             bytes=int(r["bytes"]) if r["bytes"] else None,
-            url=r["url"],
-            page=r["page"],
+            url=r["download_url"],
+            page=r["official_page"],
             publisher=r["publisher"],
             licence=r["licence"],
+            official_url=r["official_url"],
+            mirror_copy=r["mirror_copy"],
+            mirror_source=r["mirror_source"],
         )
         for r in rows
     }
@@ -117,7 +151,9 @@ def _check(path: Path, rel: Release, where: str, cfg: Settings) -> Path:
             f"Checksum mismatch for {rel.key} in the {where} ({path}).\n"
             f"  expected sha256 {rel.sha256}\n  found    sha256 {actual}\n"
             "The file was NOT used. It may be corrupt, edited or a different release: "
-            f"replace it with the official file from {rel.url or rel.page}."
+            f"replace it with the registered copy (official source: {rel.official_source}"
+            + (f"; {rel.copy_note}" if rel.copy_note else "")
+            + ")."
         )
         raise ChecksumError(msg)
     return path
@@ -160,12 +196,17 @@ def fetch(key: str, *, download: bool = True) -> Path:
         if cfg.mirror
         else f" (or set {ENV_MIRROR} to a mirror holding it)"
     )
+    copy = (
+        f"  {rel.copy_note[0].upper()}{rel.copy_note[1:]}; download address: {rel.url}.\n"
+        if rel.copy_note
+        else (f"  Download address: {rel.url}.\n" if rel.url else "")
+    )
     msg = (
-        f"Missing file for dataset {rel.dataset!r}: {key}\n"
-        f"  official source: {rel.url or rel.page}\n"
-        f"  publication page: {rel.page or 'see PROVENANCE'}\n"
-        f"  {reason}.\n"
-        f"  Put the official file at {target}{mirror}."
+        f"Missing file for dataset {rel.dataset!r}: {key} (publisher: {rel.publisher or 'unknown'})\n"
+        f"  official source: {rel.official_source}\n"
+        f"{copy}"
+        f"  {reason[0].upper()}{reason[1:]}.\n"
+        f"  Put the file at {target}{mirror}."
     )
     raise MissingFileError(msg)
 

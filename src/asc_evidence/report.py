@@ -11,6 +11,10 @@ from __future__ import annotations
 import copy
 import html
 import os
+import shutil
+import tempfile
+import uuid
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -18,6 +22,7 @@ from pathlib import Path
 from asc_evidence.build import safe_name
 from asc_evidence.config import settings
 from asc_evidence.councils import Council, current, lookup
+from asc_evidence.errors import InvalidOptionError, ReportFailedError, UserInputError
 
 NOTEBOOKS = (
     "06_council_report.ipynb",
@@ -32,9 +37,16 @@ NOTEBOOKS = (
 def notebooks_dir() -> Path:
     """The folder of question notebooks (``notebooks/`` in the project)."""
     folder = settings().project / "notebooks"
-    if not (folder / NOTEBOOKS[0]).is_file():
-        msg = f"Notebooks not found in {folder}; run from the asc-evidence project folder."
-        raise FileNotFoundError(msg)
+    missing = [n for n in NOTEBOOKS if not (folder / n).is_file()]
+    if missing:
+        msg = "report notebooks not found"
+        raise UserInputError(
+            msg,
+            f"the question notebooks {list(NOTEBOOKS)} in {folder}",
+            f"{len(missing)} missing ({', '.join(missing)})",
+            "Run the command from the asc-evidence project folder (the one holding "
+            "pyproject.toml and notebooks/), or a folder below it.",
+        )
     return folder
 
 
@@ -95,54 +107,145 @@ def to_html(nb, title: str) -> str:
     return body
 
 
+def _execute(merged, output_path: Path, params: dict, cwd: Path):
+    """Execute ``merged`` with papermill, writing progress to ``output_path``; returns the notebook."""
+    import papermill as pm
+
+    return pm.execute_notebook(
+        merged,
+        str(output_path),
+        parameters=params,
+        cwd=str(cwd),
+        progress_bar=False,
+        log_output=False,
+        kernel_name="python3",
+    )
+
+
+def _staging_dir(out: Path, code: str) -> Path:
+    """A fresh hidden folder beside ``out/<code>`` (same filesystem, so the final move is a rename)."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{code}.partial-", dir=out))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
+    return staging
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Replace ``target`` by the complete ``staging`` folder.
+
+    Two renames on one filesystem: the old folder is moved aside, the new one moved in, then the
+    old one deleted; if the second rename fails the old folder is moved back.
+    """
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _failure_summary(exc: BaseException) -> str:
+    """One line: the notebook's own error name and value when papermill reports one."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    text = " ".join(str(text).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _unchanged_note(target: Path, existed: bool) -> str:
+    if existed:
+        return f"The previous report in {target} is unchanged."
+    return f"No report was written to {target}."
+
+
+def _params(council: Council, year: str | None, neighbours: int, nb_file: Path | None) -> dict:
+    return {
+        "council": council.code,
+        "year": year or "",
+        "neighbours": int(neighbours),
+        "neighbour_file": str(nb_file or ""),
+    }
+
+
 def run_council(
-    council: Council,
+    council: Council | str,
     *,
     out: Path = Path("reports"),
     year: str | None = None,
     neighbours: int = 15,
     neighbour_file: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
-    """Execute the merged report for one council; returns the HTML path ``out/<code>/report.html``."""
-    import papermill as pm
+    """Execute the merged report for one council; returns the HTML path ``out/<code>/report.html``.
 
+    The inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`; warnings go to
+    ``warn``, default :func:`warnings.warn`). The notebooks run into a hidden folder beside the
+    target, and the complete folder (report.html, report.ipynb, section notebooks) replaces
+    ``out/<code>`` only when everything was written. On failure the previous report is unchanged
+    and :class:`~asc_evidence.errors.ReportFailedError` says so.
+    """
+    from asc_evidence import validate
+
+    inputs = validate.check_report_inputs(
+        council, year=year, neighbours=neighbours, neighbour_file=neighbour_file, out=out
+    )
+    _emit_warnings(inputs.warnings, warn)
+    council = inputs.councils[0]
     code = safe_name(council.code)
-    target = Path(out) / code
-    target.mkdir(parents=True, exist_ok=True)
+    target = inputs.out / code
     folder = notebooks_dir()
     merged = merge_notebooks([folder / n for n in NOTEBOOKS])
-    params = {
-        "council": council.code,
-        "year": year or "",
-        "neighbours": int(neighbours),
-        "neighbour_file": str(neighbour_file or ""),
-    }
+    params = _params(council, inputs.year, inputs.neighbours, inputs.neighbour_file)
     if progress:
         progress(f"{council.name} ({council.code}): running {len(NOTEBOOKS)} notebooks")
-    executed = pm.execute_notebook(
-        merged,
-        str(target / "report.ipynb"),
-        parameters=params,
-        cwd=str(folder),
-        progress_bar=False,
-        log_output=False,
-        kernel_name="python3",
-    )
-    path = _write_outputs(executed, council, target)
+    existed = target.exists()
+    staging = _staging_dir(inputs.out, code)
+    try:
+        executed = _execute(merged, staging / "report.ipynb", params, folder)
+        _write_outputs(executed, council, staging)
+        _publish(staging, target)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+            raise
+        msg = (
+            f"The report for {council.name} ({council.code}) failed while running the notebooks "
+            f"({_failure_summary(exc)}). {_unchanged_note(target, existed)} "
+            "Rerun with `asc-evidence --debug report ...` to see the full traceback."
+        )
+        raise ReportFailedError(msg) from exc
+    path = target / "report.html"
     if progress:
         progress(f"{council.name}: wrote {path}")
     return path
 
 
+def _emit_warnings(messages: tuple[str, ...], warn: Callable[[str], None] | None) -> None:
+    for m in messages:
+        if warn is not None:
+            warn(m)
+        else:
+            warnings.warn(m, stacklevel=3)
+
+
 def _write_outputs(executed, council: Council, target: Path) -> Path:
-    """Executed per-question notebooks and the self-contained HTML page (atomic write)."""
+    """Executed notebook, per-question notebooks and the self-contained HTML page in ``target``."""
+    import nbformat
+
+    nbformat.write(executed, target / "report.ipynb")
     split_notebook(executed, target)
     path = target / "report.html"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     html_text = to_html(executed, f"{council.name}: adult social care benchmarking")
-    tmp.write_text(html_text, encoding="utf-8")
-    tmp.replace(path)
+    path.write_text(html_text, encoding="utf-8")
     return path
 
 
@@ -152,8 +255,9 @@ def _run_chunk(
     """Reports for several councils in ONE kernel, so imports and data loads happen once per chunk.
 
     Each council gets a fresh namespace (``%reset -f``) and papermill's parameter injection;
-    package-level caches (processed tables, indicators, neighbours) stay warm. Returns
-    ``(code, html path or '', error or '')`` per council; one failure does not stop the rest.
+    package-level caches (processed tables, indicators, neighbours) stay warm. Each report is
+    written to a hidden folder and moved into place when complete (see :func:`_publish`).
+    Returns ``(code, html path or '', error or '')`` per council; one failure does not stop the rest.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -171,24 +275,25 @@ def _run_chunk(
     with client.setup_kernel():
         for code in codes:
             council = lookup(code)
-            params = {
-                "council": council.code,
-                "year": year or "",
-                "neighbours": int(neighbours),
-                "neighbour_file": neighbour_file or "",
-            }
+            params = _params(
+                council, year, neighbours, Path(neighbour_file) if neighbour_file else None
+            )
             nb = parameterize_notebook(copy.deepcopy(merged), params)
             client.nb = nb
+            target = Path(out) / safe_name(council.code)
+            existed = target.exists()
+            staging = _staging_dir(Path(out), safe_name(council.code))
             try:
                 client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)
-                target = Path(out) / safe_name(council.code)
-                target.mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb, target / "report.ipynb")
-                results.append((code, str(_write_outputs(nb, council, target)), ""))
+                _write_outputs(nb, council, staging)
+                _publish(staging, target)
+                results.append((code, str(target / "report.html"), ""))
             except Exception as exc:  # one council's failure must not stop the others
-                results.append((code, "", f"{type(exc).__name__}: {str(exc)[-300:]}"))
+                shutil.rmtree(staging, ignore_errors=True)
+                note = _unchanged_note(target, existed)
+                results.append((code, "", f"{_failure_summary(exc)} {note}"))
     return results
 
 
@@ -201,21 +306,43 @@ def run_all(
     workers: int = 2,
     codes: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
     chunk_size: int = 16,
 ) -> Path:
     """Reports for every current council (or ``codes``) in parallel worker processes, plus an index.
 
-    Councils are run in chunks of ``chunk_size`` per kernel (see :func:`_run_chunk`).
+    Inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`); councils that
+    cannot be reported (e.g. no row in the neighbour file) are listed as failed without running.
+    Councils are run in chunks of ``chunk_size`` per kernel (see :func:`_run_chunk`); each report
+    folder is replaced only when its new report is complete.
     """
     from tqdm import tqdm
 
-    todo = codes or current()["code"].tolist()
+    from asc_evidence import validate
+
+    if not isinstance(workers, int) or workers < 1:
+        msg = f"--workers {workers}"
+        raise InvalidOptionError(msg, "a whole number of at least 1", str(workers), "Use 1 or 2.")
+    inputs = validate.check_report_inputs(
+        all_councils=True,
+        codes=codes,
+        year=year,
+        neighbours=neighbours,
+        neighbour_file=neighbour_file,
+        out=out,
+    )
+    _emit_warnings(inputs.warnings, warn)
+    out = inputs.out
+    failed: dict[str, str] = dict(inputs.skipped)
+    todo = [c.code for c in inputs.councils if c.code not in failed]
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     done: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    nb_file = str(neighbour_file) if neighbour_file else None
+    nb_file = str(inputs.neighbour_file) if inputs.neighbour_file else None
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_chunk, c, str(out), year, neighbours, nb_file) for c in chunks]
+        futures = [
+            pool.submit(_run_chunk, c, str(out), inputs.year, inputs.neighbours, nb_file)
+            for c in chunks
+        ]
         with tqdm(total=len(todo), desc="councils", disable=progress is None) as bar:
             for fut in as_completed(futures):
                 for code, html_path, error in fut.result():
@@ -224,12 +351,15 @@ def run_all(
                     else:
                         done[code] = html_path
                     bar.update(1)
-    index = Path(out) / "index.html"
-    index.write_text(_index_html(done, failed), encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    tmp = index.with_name(f".index.html.{os.getpid()}.tmp")
+    tmp.write_text(_index_html(done, failed), encoding="utf-8")
+    tmp.replace(index)
     if failed and progress:
         progress(
             f"{len(failed)} council(s) failed: "
-            + "; ".join(f"{k}: {v[:120]}" for k, v in failed.items())
+            + "; ".join(f"{k}: {v[:160]}" for k, v in failed.items())
         )
     return index
 

@@ -142,19 +142,50 @@ def test_load_json_drops_self_and_unknown(tmp_path: Path) -> None:
 
 def test_load_rejects_bad_files(tmp_path: Path) -> None:
     bad_code = tmp_path / "a.csv"
-    bad_code.write_text("council_code,neighbour_code\nE06000001,Hartlepool\n")
-    with pytest.raises(NeighbourFileError, match=r"not ONS GSS codes.*Hartlepool"):
+    bad_code.write_text("council_code,neighbour_code\nE06000001,Hartlepol\nE06000001,E0600002\n")
+    with pytest.raises(NeighbourFileError, match=r"found 2 entries that are neither: 'Hartlepol'"):
         load_neighbour_file(bad_code)
+    with pytest.raises(NeighbourFileError, match=r"not ONS GSS codes.*Hartlepol"):
+        load_neighbour_file(bad_code, resolve_names=False)
     renamed = tmp_path / "b.csv"
     renamed.write_text("la_code,neighbour_code\nE06000001,E06000002\n")
-    with pytest.raises(NeighbourFileError, match="needs columns"):
+    with pytest.raises(NeighbourFileError, match=r"found columns \['la_code', 'neighbour_code'\]"):
         load_neighbour_file(renamed)
     dup = tmp_path / "c.csv"
     dup.write_text("council_code,neighbour_code\nE06000001,E06000002\nE06000001,E06000002\n")
     with pytest.raises(NeighbourFileError, match="repeated"):
         load_neighbour_file(dup)
-    with pytest.raises(NeighbourFileError, match=r"must be \.csv or \.json"):
+    (tmp_path / "nn.xlsx").write_bytes(b"PK")
+    with pytest.raises(
+        NeighbourFileError, match=r"found a \.xlsx file\. Save it as \.csv or \.json"
+    ):
         load_neighbour_file(tmp_path / "nn.xlsx")
+    with pytest.raises(NeighbourFileError, match="found nothing there"):
+        load_neighbour_file(tmp_path / "absent.csv")
+    (tmp_path / "empty.csv").write_text("\n")
+    with pytest.raises(NeighbourFileError, match="found an empty file"):
+        load_neighbour_file(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("council_code,neighbour_code\n")
+    with pytest.raises(NeighbourFileError, match="found no rows"):
+        load_neighbour_file(tmp_path / "header.csv")
+
+
+def test_load_resolves_unambiguous_names(tmp_path: Path) -> None:
+    # Register: Hartlepool E06000001, Middlesbrough E06000002; "Bristol" is a listed alias of
+    # "Bristol, City of" (E06000023).
+    f = tmp_path / "names.csv"
+    f.write_text("council_code,neighbour_code\nHartlepool,Middlesbrough\nHartlepool,bristol\n")
+    df = load_neighbour_file(f)
+    assert df["council_code"].tolist() == ["E06000001", "E06000001"]
+    assert df["neighbour_code"].tolist() == ["E06000002", "E06000023"]
+
+
+def test_unknown_codes_warn_names_them(tmp_path: Path) -> None:
+    f = tmp_path / "NN.json"
+    f.write_text(json.dumps({"E06000001": ["E06000002", "E07000026"]}))
+    with pytest.warns(UserWarning, match=r"ignored 1 rows .*\['E07000026'\]"):
+        df = load_neighbour_file(f, valid_codes=["E06000001", "E06000002"], unknown="warn")
+    assert df["neighbour_code"].tolist() == ["E06000002"]
 
 
 @pytest.mark.mirror

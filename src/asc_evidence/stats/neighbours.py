@@ -275,62 +275,132 @@ def _membership(
     return member
 
 
+def _resolve_names(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Replace council names (anything not shaped like a GSS code) by codes via ``councils.lookup``.
+
+    A name resolves only if the register's exact normalised name, NHS code or a known alias
+    matches (one code); anything else is listed in a :class:`NeighbourFileError`.
+    """
+    from asc_evidence.councils import lookup
+    from asc_evidence.errors import UnknownCouncilError
+
+    values = pd.unique(pd.concat([df["council_code"], df["neighbour_code"]]))
+    names = [v for v in values if not GSS_CODE.match(v)]
+    if not names:
+        return df
+    mapping: dict[str, str] = {}
+    bad: list[str] = []
+    for v in names:
+        try:
+            mapping[v] = lookup(v).code if v.strip() else ""
+        except UnknownCouncilError:
+            bad.append(v)
+        if mapping.get(v) == "":
+            bad.append(v)
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        msg = (
+            f"Neighbour file {name}: expected ONS GSS codes (e.g. E06000030) or council names that "
+            f"`asc-evidence councils NAME` finds; found {len(bad)} entries that are neither: {shown}. "
+            "Correct or remove those entries."
+        )
+        raise NeighbourFileError(msg)
+    return df.replace({"council_code": mapping, "neighbour_code": mapping})
+
+
 def load_neighbour_file(
     path: Path | str,
     valid_codes: Iterable[str] | None = None,
     unknown: str = "raise",
     json_order_is_rank: bool = False,
+    resolve_names: bool = True,
+    drop_self: bool = True,
 ) -> pd.DataFrame:
     """Read a published or user-supplied neighbour list and check its codes.
 
     Parameters
     ----------
     path
-        A CSV with columns ``council_code, neighbour_code`` and optionally ``rank``, or a JSON
-        object ``{council_code: [neighbour_code, ...]}`` (the layout of Oflog's ``NN.json``).
+        A CSV with columns ``council_code, neighbour_code`` and optionally ``rank`` (1 = nearest),
+        or a JSON object ``{council_code: [neighbour_code, ...]}`` (the layout of Oflog's
+        ``NN.json``). UTF-8; extra CSV columns are ignored.
     valid_codes
         Codes allowed (e.g. ``councils.register()["code"]``); None checks only that each code
         looks like an ONS GSS code (letter + 8 digits).
     unknown
-        What to do with well-formed codes not in ``valid_codes``: ``"raise"`` or ``"drop"``
-        (drop the rows that mention them, e.g. lower-tier districts in Oflog's list).
+        What to do with well-formed codes not in ``valid_codes``: ``"raise"``, ``"drop"`` (drop
+        the rows that mention them, e.g. lower-tier districts in Oflog's list) or ``"warn"``
+        (drop them and issue a :class:`UserWarning` naming them).
     json_order_is_rank
         Take a JSON list's order as rank 1, 2, ...; by default rank is missing, because lists
         such as Oflog's are in code order, not nearest first.
+    resolve_names
+        Accept council names in place of codes when :func:`asc_evidence.councils.lookup` finds
+        exactly one council for them (e.g. ``Swindon``, ``Bristol``); other non-codes are errors.
+    drop_self
+        Remove rows that list a council as its own neighbour (as Oflog's file does).
 
     Returns
     -------
     pandas.DataFrame
-        ``council_code, neighbour_code, rank`` (``rank`` nullable integer). A council listed as
-        its own neighbour (as in Oflog's file) is removed.
+        ``council_code, neighbour_code, rank`` (``rank`` nullable integer).
 
     Raises
     ------
     NeighbourFileError
-        Unknown file type, missing columns, malformed or unknown codes, duplicate pairs.
+        Missing or empty file, unknown file type, missing columns, names that match no council,
+        malformed or unknown codes, duplicate pairs.
     """
     path = Path(path)
-    if unknown not in {"raise", "drop"}:
-        msg = f"unknown must be 'raise' or 'drop'; got {unknown!r}."
+    if unknown not in {"raise", "drop", "warn"}:
+        msg = f"unknown must be 'raise', 'drop' or 'warn'; got {unknown!r}."
         raise ValueError(msg)
+    if not path.is_file():
+        found = "a folder" if path.is_dir() else "nothing there"
+        msg = (
+            f"Neighbour file {path}: expected a .csv or .json file; found {found}. "
+            "Check the path (relative paths are taken from the folder you run the command in)."
+        )
+        raise NeighbourFileError(msg)
     suffix = path.suffix.lower()
+    layout = (
+        "expected a CSV with columns council_code,neighbour_code[,rank] or a JSON object "
+        "{council_code: [neighbour codes]}"
+    )
+    if suffix not in {".csv", ".json"}:
+        msg = f"Neighbour file {path.name}: {layout}; found a {suffix or 'no-extension'} file. Save it as .csv or .json."
+        raise NeighbourFileError(msg)
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if not text.strip():
+        msg = f"Neighbour file {path.name}: {layout}; found an empty file. Fill it in or leave out --neighbour-file."
+        raise NeighbourFileError(msg)
     if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"Neighbour file {path.name}: {layout}; found invalid JSON ({exc}). Fix the JSON syntax."
+            raise NeighbourFileError(msg) from exc
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-            msg = f"{path.name}: expected a JSON object {{council_code: [neighbour codes]}}."
+            msg = f"Neighbour file {path.name}: {layout}; found a JSON {type(data).__name__} of another shape."
             raise NeighbourFileError(msg)
         df = pd.DataFrame(
-            [(str(k), str(c), i + 1) for k, v in data.items() for i, c in enumerate(v)],
+            [
+                (str(k).strip(), str(c).strip(), i + 1)
+                for k, v in data.items()
+                for i, c in enumerate(v)
+            ],
             columns=["council_code", "neighbour_code", "rank"],
         )
         if not json_order_is_rank:
             df["rank"] = pd.NA
-    elif suffix == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    else:
+        from io import StringIO
+
+        df = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
         df.columns = [str(c).strip() for c in df.columns]
         need = ["council_code", "neighbour_code"]
         if any(c not in df.columns for c in need):
-            msg = f"{path.name}: needs columns {need} (and optionally 'rank'); found {list(df.columns)}."
+            msg = f"Neighbour file {path.name}: {layout}; found columns {list(df.columns)}. Rename the columns."
             raise NeighbourFileError(msg)
         if "rank" not in df.columns:
             df["rank"] = pd.NA
@@ -340,35 +410,47 @@ def load_neighbour_file(
         rank = pd.to_numeric(df["rank"].replace("", pd.NA), errors="coerce")
         bad_rank = df["rank"].ne("") & df["rank"].notna() & rank.isna()
         if bad_rank.any():
-            msg = f"{path.name}: non-numeric rank values {sorted(set(df.loc[bad_rank, 'rank']))}."
+            msg = f"Neighbour file {path.name}: expected whole-number ranks; found {sorted(set(df.loc[bad_rank, 'rank']))}."
             raise NeighbourFileError(msg)
         df["rank"] = rank
-    else:
-        msg = f"{path.name}: neighbour files must be .csv or .json, not {suffix or 'no extension'}."
+    if df.empty:
+        msg = f"Neighbour file {path.name}: {layout}; found no rows. Fill it in or leave out --neighbour-file."
         raise NeighbourFileError(msg)
     df["rank"] = df["rank"].astype("Int64")
+    if resolve_names:
+        df = _resolve_names(df, path.name)
 
     codes = pd.concat([df["council_code"], df["neighbour_code"]])
     malformed = sorted(set(codes[~codes.str.match(GSS_CODE)]))
     if malformed:
-        msg = f"{path.name}: these are not ONS GSS codes (letter + 8 digits): {malformed[:10]}."
+        msg = f"Neighbour file {path.name}: these are not ONS GSS codes (letter + 8 digits): {malformed[:10]}."
         raise NeighbourFileError(msg)
     if valid_codes is not None:
         valid = set(valid_codes)
         bad = ~df["council_code"].isin(valid) | ~df["neighbour_code"].isin(valid)
         if bad.any():
+            strangers = sorted(set(codes) - valid)
+            listed = f"{strangers[:10]}{' ...' if len(strangers) > 10 else ''}"
             if unknown == "raise":
-                strangers = sorted(set(codes) - valid)
                 msg = (
-                    f"{path.name}: {len(strangers)} codes are not valid councils: {strangers[:10]}"
-                    f"{' ...' if len(strangers) > 10 else ''} (pass unknown='drop' to ignore them)."
+                    f"Neighbour file {path.name}: {len(strangers)} codes are not valid councils: {listed}"
+                    " (pass unknown='drop' to ignore them)."
                 )
                 raise NeighbourFileError(msg)
+            if unknown == "warn":
+                import warnings
+
+                warnings.warn(
+                    f"Neighbour file {path.name}: ignored {int(bad.sum())} rows naming codes that "
+                    f"are not councils with social care responsibility: {listed}",
+                    stacklevel=2,
+                )
             df = df[~bad]
-    df = df[df["council_code"] != df["neighbour_code"]]
+    if drop_self:
+        df = df[df["council_code"] != df["neighbour_code"]]
     dup = df.duplicated(["council_code", "neighbour_code"])
     if dup.any():
         pairs = df.loc[dup, ["council_code", "neighbour_code"]].head(5).to_numpy().tolist()
-        msg = f"{path.name}: repeated council/neighbour pairs, e.g. {pairs}."
+        msg = f"Neighbour file {path.name}: repeated council/neighbour pairs, e.g. {pairs}."
         raise NeighbourFileError(msg)
     return df.reset_index(drop=True)
