@@ -126,27 +126,82 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     return out.sort_values(["series", "period"]).reset_index(drop=True)
 
 
+def latest_segment(key: str, periods: pd.Series | list[str]) -> list[str]:
+    """The periods of the newest definition among ``periods`` (trends never cross a break)."""
+    ind = INDICATORS[key]
+    periods = sorted(set(periods))
+    if not periods:
+        return []
+    label = ind.definition(periods[-1])
+    return [p for p in periods if ind.definition(p) == label]
+
+
+def recent_trend(key: str, council: str) -> trends.RecentTrend:
+    """Fingertips recent trend of the council (last 5 points of its newest definition).
+
+    Proportions with counts: chi-square test for linear trend on the counts; rates: weighted slope
+    from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); prices have no
+    interval, so no marker ("Cannot be calculated").
+    """
+    ind = INDICATORS[key]
+    t = indicators.get(key)
+    mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period")
+    mine = mine[mine["period"].isin(latest_segment(key, mine["period"]))]
+    if ind.kind == "price":
+        return trends.recent_trend(
+            mine["period"], value=mine["value"], lower95=np.full(len(mine), np.nan),
+            upper95=np.full(len(mine), np.nan), kind="value", polarity=ind.polarity,
+        )  # fmt: skip
+    if ind.kind == "proportion" and mine["numerator"].notna().all():
+        return trends.recent_trend(
+            mine["period"], numerator=mine["numerator"].round(),
+            denominator=mine["denominator"].round(), kind="proportion", polarity=ind.polarity,
+        )  # fmt: skip
+    disp = mine["dispersion"] if "dispersion" in mine else 1.0
+    lo, hi = intervals(ind, mine["numerator"], mine["denominator"], disp)[0.95]
+    return trends.recent_trend(
+        mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
+        polarity=ind.polarity,
+    )  # fmt: skip
+
+
 def trend_summary(
     key: str, council: str, neighbours: tuple[str, ...], periods: list[str] | None = None
 ) -> pd.DataFrame:
-    """Is it getting better? Annual change of the council's series and whether its gap to England narrows.
+    """Is it getting better? Within the newest definition only (never across a series break):
 
-    Uses the Poisson/binomial GLM of :func:`asc_evidence.stats.trends.trend_test` on counts where
-    every year has published counts, else the least-squares slope on published values
-    (:func:`~asc_evidence.stats.trends.value_trend`); the gap is tested with
-    :func:`~asc_evidence.stats.trends.gap_trend`.
+    * the Fingertips recent trend (:func:`recent_trend`);
+    * the annual change over the whole segment: Poisson/binomial GLM
+      (:func:`~asc_evidence.stats.trends.trend_test`) where every year has published counts, else
+      the least-squares slope of the values (:func:`~asc_evidence.stats.trends.value_trend`);
+    * whether the *size* of the gap to England and to the neighbours is narrowing
+      (:func:`~asc_evidence.stats.trends.gap_trend`), naming any crossing.
     """
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
-    if periods:
-        frame = frame[frame["period"].isin(periods)]
     name = register().set_index("code").loc[council, "name"]
-    series = frame[frame["series"] == name].set_index("period")["value"]
     t = indicators.get(key)
     mine = t[(t["council_code"] == council) & t["value"].notna()]
+    segment = latest_segment(key, periods or mine["period"])
     if periods:
-        mine = mine[mine["period"].isin(periods)]
+        segment = [p for p in segment if p in set(periods)]
+    frame = frame[frame["period"].isin(segment)]
+    mine = mine[mine["period"].isin(segment)]
+    span = f"{segment[0]} to {segment[-1]}" if segment else ""
+    defn = ind.definition(segment[-1]) if segment else ""
     rows = []
+    rt = recent_trend(key, council)
+    rows.append(
+        {
+            "measure": f"{name}: recent trend ({', '.join(map(str, rt.periods)) or 'no run of 5 years'})",
+            "estimate": rt.chi2 if np.isfinite(rt.chi2) else np.nan,
+            "lower95": np.nan,
+            "upper95": np.nan,
+            "verdict": rt.marker + (f" ({rt.reason})" if rt.reason and not rt.significant else ""),
+            "method": f"{rt.method}; estimate = chi-square",
+        }
+    )
+    series = frame[frame["series"] == name].set_index("period")["value"]
     if len(series) >= 3:
         exact = (
             ind.kind != "price"
@@ -154,6 +209,7 @@ def trend_summary(
             and not mine["flag"]
             .str.contains("approximation: numerator|approximation: denominator")
             .any()
+            and "dispersion" not in mine
         )
         if exact:
             r = trends.trend_test(
@@ -163,32 +219,28 @@ def trend_summary(
             r = trends.value_trend(series.index, series.to_numpy())
         rows.append(
             {
-                "what": f"{name}: change per year",
-                "estimate": r.annual_change,
-                "lower95": r.lower,
-                "upper95": r.upper,
-                "verdict": r.direction,
-                "method": r.method,
+                "measure": f"{name}: change per year, {span}",
+                "estimate": r.annual_change, "lower95": r.lower, "upper95": r.upper,
+                "verdict": r.direction, "method": r.method,
             }
-        )
+        )  # fmt: skip
         for comp in ("England", "Neighbours (combined)", "Neighbours (median)"):
             other = frame[frame["series"] == comp].set_index("period")["value"]
             if len(series.index.intersection(other.index)) >= 3:
                 g = trends.gap_trend(series, other)
                 rows.append(
                     {
-                        "what": f"gap to {comp}: change per year",
-                        "estimate": g.slope,
-                        "lower95": g.lower,
-                        "upper95": g.upper,
-                        "verdict": g.verdict,
-                        "method": f"least-squares slope of the gap ({g.scale}) on year",
+                        "measure": f"size of the gap to {comp}: change per year, {span}",
+                        "estimate": g.slope, "lower95": g.lower, "upper95": g.upper,
+                        "verdict": g.verdict + (f"; {g.note}" if g.note else ""),
+                        "method": g.method,
                     }
-                )
+                )  # fmt: skip
     out = pd.DataFrame(
-        rows, columns=["what", "estimate", "lower95", "upper95", "verdict", "method"]
+        rows, columns=["measure", "estimate", "lower95", "upper95", "verdict", "method"]
     )
-    return for_display(out.round(3), "what")
+    out["definition"] = defn
+    return for_display(out.round(3), "measure")
 
 
 def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure | None:
@@ -243,14 +295,31 @@ def _denominator_label(ind) -> str:
 
 
 def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
-    """Monthly delayed beds per day per 100,000 adults for the council (index 'YYYY-MM')."""
+    """Monthly delayed beds per day per 100,000 adults for the council (index 'YYYY-MM').
+
+    A recoded council's months include those under its old code; a council created by a split
+    shows its predecessor's months (the area then: ``attrs['predecessor']`` names it). Merged
+    predecessors' rates cannot be added month by month and are left out.
+    """
+    from asc_evidence.councils import lineage, lookup
+
+    codes = [c for c, rel in lineage(council) if rel in ("self", "recode", "predecessor area")]
     dt = indicators.monthly_delays(responsible)
-    dt = dt[dt["council_code"] == council].dropna(subset=["rate"]).sort_values("period")
-    return pd.Series(
+    dt = dt[dt["council_code"].isin(codes)].dropna(subset=["rate"])
+    order = {c: i for i, c in enumerate(codes)}  # the council's own month wins over a predecessor's
+    dt = dt.assign(_o=dt["council_code"].map(order)).sort_values(["period", "_o"])
+    dt = dt.drop_duplicates("period")
+    out = pd.Series(
         dt["rate"].to_numpy(),
         index=dt["period"].to_numpy(),
         name="delayed beds per day per 100,000 adults",
     )
+    preds = [
+        lookup(c).name for c, rel in lineage(council)
+        if rel == "predecessor area" and c in set(dt["council_code"])
+    ]  # fmt: skip
+    out.attrs["predecessor"] = ", ".join(preds)
+    return out
 
 
 def spc_figure(
@@ -276,7 +345,12 @@ def spc_figure(
     charts.caption(
         fig,
         "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party aggregate); "
-        f"ONS mid-year estimates. Limits from the first {baseline} months (Making Data Count)",
+        f"ONS mid-year estimates. XmR chart, {res.attrs['limits']}; rules: {res.attrs['rules']}"
+        + (
+            f". Before the council existed: {s.attrs['predecessor']} (predecessor area)"
+            if s.attrs.get("predecessor")
+            else ""
+        ),
         f"{s.index[0]} to {s.index[-1]}",
     )
     fig.tight_layout()

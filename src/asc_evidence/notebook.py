@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from asc_evidence import charts
-from asc_evidence.councils import Council, lookup, register
+from asc_evidence.councils import Council, register, require_current
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: st
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.width", 120)
     pd.set_option("display.max_colwidth", 90)
-    c = lookup(council)
+    c = require_current(council)  # an abolished council names its successors
     nb = neighbour_set(c.code, int(neighbours), str(neighbour_file or ""))
     source = (
         f"user-supplied list ({neighbour_file})"
