@@ -38,11 +38,12 @@ import pandas as pd
 from asc_evidence import indicators
 from asc_evidence.indicators import ENGLAND, INDICATORS, Indicator
 from asc_evidence.stats.comparison import compare_with_benchmark
-from asc_evidence.stats.funnel import FunnelResult, funnel_table
+from asc_evidence.stats.funnel import ADJUSTMENTS, SCALES, FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
 
 MIN_MONTHS = 10  # a delayed-transfer year with fewer reported months gets no verdict
 MIN_FUNNEL_UNITS = 3
+NEAR_ZERO = 0.1  # an adjusted lower limit below 10% of England's value cannot show "lower"
 
 
 @dataclass
@@ -73,7 +74,9 @@ class Verdict:
     n_ranked_neighbours: int = 0
     funnel95: str = "not tested"
     funnel998: str = "not tested"
-    lower_limit_zero: bool = False
+    lower_limit_zero: bool = False  # the adjusted 99.8% lower limit is 0 or below 10% of England
+    funnel_lower99_8: float = np.nan  # adjusted 99.8% limits at the council's denominator
+    funnel_upper99_8: float = np.nan
     fingertips: str = "Not compared"
     phi: float = np.nan
     tau2: float = np.nan
@@ -401,7 +404,9 @@ def _numbers(
         return v
     v.funnel95 = str(ft.loc[area, "flag95_adj"])
     v.funnel998 = str(ft.loc[area, "flag99_8_adj"])
-    v.lower_limit_zero = bool(ft.loc[area, "lower99_8_adj"] <= 0)
+    v.funnel_lower99_8 = float(ft.loc[area, "lower99_8_adj"])
+    v.funnel_upper99_8 = float(ft.loc[area, "upper99_8_adj"])
+    v.lower_limit_zero = bool(v.funnel_lower99_8 <= NEAR_ZERO * england)
     return v
 
 
@@ -464,13 +469,25 @@ def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
         )
     if direction == "lower than" and v.lower_limit_zero:
         return (
-            "lower than England, but at this council's size the adjusted 99.8% lower limit is 0, "
-            "so a lower value cannot be distinguished from England's by this test"
+            "lower than England, but councils vary so much that at this council's size the "
+            f"adjusted 99.8% lower limit is {v.funnel_lower99_8:.2g}, so a lower value cannot be "
+            "distinguished from England's by this test"
         )
     return (
         f"{direction} England; the difference is within what chance and normal variation "
         "between councils would produce"
     )
+
+
+def _short_model(res: FunnelResult) -> str:
+    """One clause naming the funnel model (the chart caption has the full description)."""
+    text = (
+        f"Funnel on the {SCALES[res.scale]} scale with {ADJUSTMENTS[res.adjustment]} for "
+        f"overdispersion between councils, phi = {res.phi:.1f}"
+    )
+    if res.dispersion > 1:
+        text += f", within-council dispersion {res.dispersion:.0f}"
+    return text
 
 
 def _fingertips_status(v: Verdict) -> str:
@@ -481,10 +498,16 @@ def _fingertips_status(v: Verdict) -> str:
         f" Compared with England from its own 95% and 99.8% confidence intervals (the Fingertips "
         f"method): {v.fingertips.lower() if v.fingertips == 'Similar' else v.fingertips}."
     )
-    funnel_signal = v.funnel998 in ("above", "below")
-    ci_signal = "99.8%" in v.fingertips
-    if v.funnel998 in ("above", "below", "within") and funnel_signal != ci_signal:
-        if ci_signal:
+    funnel_level = (
+        "99.8"
+        if v.funnel998 in ("above", "below")
+        else "95"
+        if v.funnel95 in ("above", "below")
+        else ""
+    )
+    ci_level = "99.8" if "99.8%" in v.fingertips else "95" if "(95%)" in v.fingertips else ""
+    if v.funnel998 in ("above", "below", "within") and funnel_level != ci_level:
+        if ci_level > funnel_level or (ci_level and not funnel_level):
             text += (
                 " The two differ because the interval reflects only chance within the council, "
                 "not the normal variation between councils that the funnel allows for."
@@ -519,14 +542,14 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
         + f", England {fmt.format(v.england)}. {status[0].upper() + status[1:]}."
     )
     if v.funnel is not None and v.funnel998 in ("above", "below", "within"):
-        text += f" Funnel model: {v.funnel.model_description(centre_label='England')}."
+        text += f" ({_short_model(v.funnel)}.)"
     text += _fingertips_status(v)
     if v.neighbours_n:
         text += (
-            f" Its {v.neighbours_n} neighbours with figures, taken together: "
-            f"{fmt.format(v.neighbours_value)}; it ranks {v.rank_neighbours} of "
-            f"{v.n_ranked_neighbours} among itself and its neighbours with figures, and "
-            f"{v.rank_all} of {v.n_all} councils (1 = highest)."
+            f" Its {v.neighbours_n} neighbours with counts, taken together: "
+            f"{fmt.format(v.neighbours_value)}. It ranks {v.rank_neighbours} of "
+            f"{v.n_ranked_neighbours} (itself and its {v.n_ranked_neighbours - 1} neighbours with "
+            f"figures) and {v.rank_all} of {v.n_all} councils (1 = highest)."
         )
     text += note
     if v.approximate:

@@ -1,0 +1,39 @@
+"""Funnel model summary per indicator and year: scale, phi, tau2, dispersion and flag counts.
+
+Usage: python scripts/funnel_summary.py [key:period ...]  (default: the cases named in issue 10)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from asc_evidence import indicators, verdict
+
+CASES = (
+    "delayed_social_care:2014-15",
+    "delayed_social_care:2018-19",
+    "delayed_social_care:2019-20",
+    "admissions_65:2020-21",
+)
+
+
+def main(cases: list[str]) -> None:
+    print("indicator | period | scale | phi | tau2 | dispersion | councils | above | below | lower limit 0")
+    for case in cases:
+        key, period = case.split(":")
+        ind = indicators.INDICATORS[key]
+        councils = verdict._cross_section(key, period)
+        usable = verdict._usable(councils)
+        eng = indicators.get(key)
+        eng = eng[(eng["council_code"] == indicators.ENGLAND) & (eng["period"] == period)]
+        res = verdict._funnel(ind, usable, verdict._england(ind, eng, councils, usable))
+        t = res.table
+        print(
+            f"{key} | {period} | {res.scale} | {res.phi:.2f} | {res.tau2:.3g} | {res.dispersion:.1f} | "
+            f"{res.n_units} | {(t['flag99_8_adj'] == 'above').sum()} | "
+            f"{(t['flag99_8_adj'] == 'below').sum()} | {(t['lower99_8_adj'] <= 0).sum()}"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(CASES))
