@@ -121,8 +121,8 @@ def trend_lines(
         for label, start in list(first.items())[1:]:
             at = pos[start] - 0.5
             ax.axvline(at, color="grey", linestyle=":", linewidth=1.2)
-            ax.text(at, 1.0, f" new definition: {label}", transform=ax.get_xaxis_transform(),
-                    fontsize=7, va="top", ha="left", color="dimgrey")  # fmt: skip
+            ax.text(at + 0.05, 0.98, f"new definition: {label}", transform=ax.get_xaxis_transform(),
+                    rotation=90, fontsize=7, va="top", ha="left", color="dimgrey")  # fmt: skip
     ax.set_xticks(range(len(periods)))
     ax.set_xticklabels(periods, rotation=45)
     ax.set(title=title, xlabel="Financial year", ylabel=ylabel)
