@@ -18,7 +18,9 @@ CASES = (
 
 
 def main(cases: list[str]) -> None:
-    print("indicator | period | scale | phi | tau2 | dispersion | councils | above | below | lower limit 0")
+    print(
+        "indicator | period | scale | phi | tau2 | dispersion | councils | above | below | lower limit 0"
+    )
     for case in cases:
         key, period = case.split(":")
         ind = indicators.INDICATORS[key]
