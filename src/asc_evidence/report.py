@@ -93,18 +93,75 @@ def split_notebook(nb, out_dir: Path) -> list[Path]:
     return written
 
 
-def to_html(nb, title: str) -> str:
-    """Self-contained HTML (images inline) with the code cells hidden."""
+def to_html(nb, title: str, footer: str = "") -> str:
+    """Self-contained HTML (images inline, nothing fetched from the network) with the code hidden.
+
+    Uses the package's ``asc_report`` template (JupyterLab's, without the require.js, MathJax and
+    mermaid scripts it would load from a CDN; print-friendly CSS) and appends ``footer`` (HTML).
+    """
+    from importlib import resources
+
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    templates = str(resources.files("asc_evidence") / "templates")
+    exporter = HTMLExporter(template_name="asc_report", extra_template_basedirs=[templates])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     nb = copy.deepcopy(nb)
     nb.metadata["title"] = title
+    nb.metadata["asc_footer"] = footer
     body, _ = exporter.from_notebook_node(nb)
     return body
+
+
+def footer_html(today: str | None = None) -> str:
+    """Report footer: date made, data period of each headline indicator, package version, sources."""
+    import datetime as dt
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pandas as pd
+
+    from asc_evidence import indicators
+
+    try:
+        ver = version("asc-evidence")
+    except PackageNotFoundError:  # running from a source tree without installing
+        ver = "unknown"
+    periods = []
+    for key in ("delayed_social_care", "admissions_65", "direct_payments", "fee_home_care_hour"):
+        t = indicators.get(key)
+        p = sorted(t.loc[t["value"].notna(), "period"].unique())
+        if p:
+            periods.append(f"{indicators.INDICATORS[key].title}: {p[0]} to {p[-1]}")
+    reg = pd.read_csv(resources_registry())
+    pages = reg.dropna(subset=["official_page"]).drop_duplicates("official_page")
+    pages = pages.groupby("dataset").head(3)
+    items = "".join(
+        f'<li>{html.escape(str(r.publisher))}: <a href="{html.escape(str(r.official_page))}">'
+        f"{html.escape(str(r.official_page))}</a></li>"
+        for r in pages.itertuples()
+    )
+    made = today or dt.date.today().isoformat()
+    return (
+        '<footer class="asc-footer">'
+        f"<p>Made on {made} by asc-evidence {html.escape(ver)}. Data periods: "
+        f"{html.escape('; '.join(periods))}. Licence of the data: Open Government Licence v3.0.</p>"
+        "<p>Official sources (the package's registry also says where each copy used came from):</p>"
+        f"<ul>{items}</ul></footer>"
+    )
+
+
+def resources_registry():
+    """Path of the packaged registry (official pages, URLs and where each copy came from)."""
+    from importlib import resources
+
+    return resources.files("asc_evidence") / "registry.csv"
+
+
+#: Kernel options for quiet runs: the kernel only listens on the loopback interface, so its
+#: "running over TCP without encryption" warning says nothing to a report reader.
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 
 
 def _execute(merged, output_path: Path, params: dict, cwd: Path):
@@ -119,6 +176,7 @@ def _execute(merged, output_path: Path, params: dict, cwd: Path):
         progress_bar=False,
         log_output=False,
         kernel_name="python3",
+        extra_arguments=KERNEL_QUIET,
     )
 
 
@@ -244,7 +302,9 @@ def _write_outputs(executed, council: Council, target: Path) -> Path:
     nbformat.write(executed, target / "report.ipynb")
     split_notebook(executed, target)
     path = target / "report.html"
-    html_text = to_html(executed, f"{council.name}: adult social care benchmarking")
+    html_text = to_html(
+        executed, f"{council.name}: adult social care benchmarking", footer=footer_html()
+    )
     path.write_text(html_text, encoding="utf-8")
     return path
 
@@ -270,6 +330,7 @@ def _run_chunk(
         kernel_name="python3",
         timeout=900,
         resources={"metadata": {"path": str(folder)}},
+        extra_arguments=KERNEL_QUIET,
     )
     results = []
     with client.setup_kernel():
