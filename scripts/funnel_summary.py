@@ -33,7 +33,8 @@ def main(cases: list[str]) -> None:
         print(
             f"{key} | {period} | {res.scale} | {res.phi:.2f} | {res.tau2:.3g} | {res.dispersion:.1f} | "
             f"{res.n_units} | {(t['flag99_8_adj'] == 'above').sum()} | "
-            f"{(t['flag99_8_adj'] == 'below').sum()} | {(t['lower99_8_adj'] <= 0).sum()}"
+            f"{(t['flag99_8_adj'] == 'below').sum()} | {(t['lower99_8_adj'] <= 0).sum()} | "
+            f"{(t['lower99_8_adj'] <= verdict.NEAR_ZERO * res.target).sum()}"
         )
 
 

@@ -4,6 +4,13 @@ Separates common-cause variation (the noise a stable process makes) from special
 signal worth investigating), as NHS "Making Data Count" recommends for monthly series such as
 delayed transfers of care.
 
+Assumptions and weaknesses: XmR limits assume consecutive points are independent. Monthly delayed
+transfers are autocorrelated (lag-1 correlation about 0.5-0.7 within a year; see
+:mod:`asc_evidence.stats.quasi_poisson`), so the moving range understates the process spread, the
+limits are too narrow and special-cause signals are more frequent than the nominal rate; read
+signals on such series as prompts to look, not as proof. Seasonality (winter peaks) also shows as
+runs.
+
 References
 ----------
 .. [1] Wheeler, D. J. (2000). *Understanding Variation: the key to managing chaos*, 2nd ed.
