@@ -19,7 +19,8 @@ CASES = (
 
 def main(cases: list[str]) -> None:
     print(
-        "indicator | period | scale | phi | tau2 | dispersion | councils | above | below | lower limit 0"
+        "indicator | period | scale | phi | tau2 | dispersion | councils | above | below | "
+        "lower limit 0 | lower limit below 10% of England"
     )
     for case in cases:
         key, period = case.split(":")
