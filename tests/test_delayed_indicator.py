@@ -85,11 +85,11 @@ def tables(monkeypatch: pytest.MonkeyPatch):
 
 
 def _table() -> pd.DataFrame:
-    return indicators.delayed_transfers("social_care").set_index(["council_code", "period"])
+    return indicators.raw("delayed_social_care").set_index(["council_code", "period"])
 
 
 def test_columns_and_full_year_by_hand(tables) -> None:
-    cols = list(indicators.delayed_transfers("social_care").columns)
+    cols = list(indicators.raw("delayed_social_care").columns)
     assert cols == [*indicators.COLS, "dispersion", "months"]
     t = _table()
     a = t.loc[("E06000030", "2018-19")]
@@ -194,7 +194,7 @@ def test_real_swindon_2014_15_and_published_england(real: pd.DataFrame) -> None:
 
 
 def test_real_england_2019_20_over_the_councils_months(real: pd.DataFrame) -> None:
-    raw = indicators.delayed_transfers("social_care")  # the builder's rows, before geography
+    raw = indicators.raw("delayed_social_care")  # the builder's rows, before geography
     t = raw[raw["period"] == "2019-20"]
     eng = t[t["level"] == "england"].iloc[0]
     c = t[(t["level"] == "council") & t["denominator"].notna()]
@@ -207,7 +207,7 @@ def test_real_england_2019_20_over_the_councils_months(real: pd.DataFrame) -> No
 def test_real_years_with_fewer_than_10_months(real: pd.DataFrame) -> None:
     """City of London misses months in 2011-12 and 2012-13; the April 2019 workbook still lists
     Bournemouth, Poole and Dorset County (abolished 31 March 2019): one month each at most."""
-    raw = indicators.delayed_transfers("social_care")  # the builder's rows, before geography
+    raw = indicators.raw("delayed_social_care")  # the builder's rows, before geography
     few = raw[raw["flag"].str.startswith("fewer than 10 months reported")]
     got = set(zip(few["council_code"], few["period"], strict=True))
     assert got == {

@@ -242,7 +242,7 @@ def test_cumberland_and_westmorland_show_cumbria_flagged(real) -> None:
 
 def test_no_cross_section_counts_an_area_twice(real) -> None:
     splits = [ch for ch in councils.BOUNDARY_CHANGES if ch.kind != "recode"]
-    for key in indicators.BUILDERS:
+    for key in indicators.INDICATORS:
         t = indicators.get(key)
         assert not t.duplicated(["council_code", "period"]).any(), key
         for period in t["period"].unique():

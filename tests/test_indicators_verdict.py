@@ -57,7 +57,7 @@ def fake_tables(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_delayed_transfer_rate_is_days_per_day_per_100k(fake_tables) -> None:
-    out = indicators.delayed_transfers("social_care").set_index("council_code")
+    out = indicators.raw("delayed_social_care").set_index("council_code")
     # 730 delayed days over 200,000 adults x 365 days = 2 delayed beds a day per 200,000 = 1.0 per 100,000
     assert out.loc["E06000030", "numerator"] == pytest.approx(730.0)
     assert out.loc["E06000030", "denominator"] == 200_000 * 365

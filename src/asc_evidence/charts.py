@@ -16,7 +16,7 @@ import seaborn as sns
 COUNCIL = "#d95f02"
 NEIGHBOUR = "#1f78b4"
 OTHER = "#b3b3b3"
-ENGLAND = "#000000"
+ENGLAND_COLOUR = "#000000"
 
 
 def setup() -> None:
@@ -68,7 +68,7 @@ def ranked_bars(
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.32 * len(sub) + 1.2)))
     ax.barh(sub["council_name"], sub[value], color=colours)
     if england is not None and pd.notna(england):
-        ax.axvline(england, color=ENGLAND, ls="--", lw=1.2, label=f"England {england:,.1f}")
+        ax.axvline(england, color=ENGLAND_COLOUR, ls="--", lw=1.2, label=f"England {england:,.1f}")
         ax.legend(loc="lower right")
     ax.set(title=title, xlabel=xlabel, ylabel="")
     caption(fig, source, period)
@@ -105,7 +105,7 @@ def trend_lines(
     }
     has_segments = segment in series and series[segment].nunique() > 1
     for name, grp in series.groupby(hue, sort=True):
-        colour = ENGLAND if name == "England" else palette[name]
+        colour = ENGLAND_COLOUR if name == "England" else palette[name]
         groups = grp.groupby(segment, sort=False) if has_segments else [(None, grp)]
         for i, (_, part) in enumerate(groups):
             part = part.sort_values(x)

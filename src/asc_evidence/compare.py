@@ -2,6 +2,9 @@
 
 Each function takes an indicator key (see :data:`asc_evidence.indicators.INDICATORS`) and returns a
 tidy, rounded, deterministically sorted table or a captioned figure, so notebooks only call and show.
+Titles, units, axis labels and caption sources come from the indicator's spec; the numbers
+(England's value, pooled neighbours, intervals) from :mod:`asc_evidence.verdict`, so a table and
+the verdict sentence beside it always agree.
 """
 
 from __future__ import annotations
@@ -11,12 +14,20 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence import charts, indicators
+from asc_evidence.common import ENGLAND
 from asc_evidence.councils import register
-from asc_evidence.indicators import ENGLAND, INDICATORS
+from asc_evidence.indicators import INDICATORS, MIN_MONTHS
 from asc_evidence.stats import funnel as funnel_mod
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
-from asc_evidence.verdict import Verdict, areas_of, intervals, pooled_value
+from asc_evidence.verdict import (
+    Verdict,
+    areas_of,
+    combined_label,
+    combined_value,
+    england_value,
+    intervals,
+)
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
 
 
@@ -45,7 +56,7 @@ def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
     ci = intervals(ind, out["numerator"], out["denominator"], disp)
     out["lower95"], out["upper95"] = ci[0.95]
     if "months" in out:  # too few months for an annual figure: no interval, no comparison
-        few = out["months"].fillna(12).to_numpy() < 10
+        few = out["months"].fillna(12).to_numpy() < MIN_MONTHS
         out.loc[few, ["lower95", "upper95"]] = np.nan
         ci = {
             k: (np.where(few, np.nan, lo), np.where(few, np.nan, hi)) for k, (lo, hi) in ci.items()
@@ -54,12 +65,6 @@ def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
         england, *ci[0.95], *ci[0.998], polarity=ind.polarity
     )
     return out
-
-
-def _england_value(key: str, period: str, rows: pd.DataFrame) -> float:
-    eng = indicators.get(key)
-    eng = eng[(eng["period"] == period) & (eng["council_code"] == ENGLAND)]["value"].dropna()
-    return float(eng.iloc[0]) if len(eng) else float(rows["value"].median())
 
 
 def comparison_table(
@@ -76,15 +81,12 @@ def comparison_table(
     region = reg.loc[council, "region"]
     same_region = [c for c in rows.index if c in reg.index and reg.loc[c, "region"] == region]
     members = [c for c in (council, *neighbours) if c in rows.index]
-    england = _england_value(key, period, rows)
+    england = england_value(key, period)
     table = _with_ci(rows.loc[members], key, england)
     table["role"] = ["council" if c == council else "neighbour" for c in members]
     nb = rows.loc[[c for c in neighbours if c in rows.index]]
     nb = nb.drop_duplicates("area_code") if "area_code" in nb else nb  # an inherited area once
-    if ind.kind == "price":
-        extra = [("Neighbours (median)", "neighbours", nb["value"].median())]
-    else:
-        extra = [("Neighbours (combined)", "neighbours", pooled_value(nb, ind))]
+    extra = [(f"Neighbours ({combined_label(ind)})", "neighbours", combined_value(nb, ind))]
     in_region = rows.loc[same_region]
     in_region = in_region.drop_duplicates("area_code") if "area_code" in in_region else in_region
     extra.append((f"{region} (median of councils)", "region", in_region["value"].median()))
@@ -112,14 +114,8 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     nb = t[t["council_code"].isin(neighbours)]
     if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once
         nb = nb.drop_duplicates(["period", "area_code"])
-    if ind.kind == "price":
-        g = nb.groupby("period")["value"].median().rename("value").reset_index()
-        parts.append(g.assign(series="Neighbours (median)"))
-    else:
-        nbu = nb.dropna(subset=["numerator", "denominator"])
-        g = nbu.groupby("period")[["numerator", "denominator"]].sum()
-        g = (g["numerator"] / g["denominator"] * ind.multiplier).rename("value").reset_index()
-        parts.append(g.assign(series="Neighbours (combined)"))
+    g = combined_value(nb, ind, by="period").reset_index()
+    parts.append(g.assign(series=f"Neighbours ({combined_label(ind)})"))
     parts.append(t[t["council_code"] == ENGLAND][["period", "value"]].assign(series="England"))
     out = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
     out["definition"] = out["period"].map(ind.definition)
@@ -224,7 +220,7 @@ def trend_summary(
                 "verdict": r.direction, "method": r.method,
             }
         )  # fmt: skip
-        for comp in ("England", "Neighbours (combined)", "Neighbours (median)"):
+        for comp in ("England", f"Neighbours ({combined_label(ind)})"):
             other = frame[frame["series"] == comp].set_index("period")["value"]
             if len(series.index.intersection(other.index)) >= 3:
                 g = trends.gap_trend(series, other)
@@ -243,8 +239,12 @@ def trend_summary(
     return for_display(out.round(3), "measure")
 
 
-def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.Figure | None:
-    """Funnel plot of every council for the verdict's period, council and neighbours labelled."""
+def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
+    """Funnel plot of every council for the verdict's period, council and neighbours labelled.
+
+    None when the verdict has no funnel (prices; too few councils with counts). The x-axis is the
+    indicator's ``denominator_label`` (log scale); the caption is its ``source`` and the model.
+    """
     ind = INDICATORS[v.indicator]
     res = v.funnel
     if res is None:
@@ -258,7 +258,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
         highlight=codes.eq(v.area_code).to_numpy(),
         labels="council_name",
         title=f"{ind.title}, {v.period}",
-        xlabel=_denominator_label(ind),
+        xlabel=ind.denominator_label,
         ylabel=ind.unit,
     )
     nb = table[codes.isin(areas_of(v.indicator, neighbours, v.period)) & codes.ne(v.area_code)]
@@ -278,20 +278,47 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...], source: str) -> plt.F
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
-        f"{source}. Model: {res.model_description(centre_label='England')} (Spiegelhalter 2005, 2012)",
+        f"{ind.source}. Model: {res.model_description(centre_label='England')} "
+        "(Spiegelhalter 2005, 2012)",
         v.period,
     )
     fig.tight_layout()
     return fig
 
 
-def _denominator_label(ind) -> str:
-    unit = ind.unit
-    if unit.endswith(" per day"):  # delayed transfers: delayed days over adult person-days
-        return "Adults (18+) x days in the months reported (person-days)"
-    if unit.startswith("per 100,000 "):
-        return "Population " + unit.removeprefix("per 100,000 ").removesuffix(" per day")
-    return "Service users in scope (denominator)"
+def ranked_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
+    """The council and its neighbours ranked by value in the verdict's period, England as a line.
+
+    The cross-sectional chart for prices (which have no funnel); None when no one has a figure.
+    """
+    ind = INDICATORS[v.indicator]
+    rows = _council_rows(v.indicator, v.period).reset_index()
+    shown = rows[rows["council_code"].isin([v.council_code, *neighbours])]
+    if shown["value"].notna().sum() == 0:
+        return None
+    return charts.ranked_bars(
+        rows,
+        council=v.council_code,
+        neighbours=list(neighbours),
+        title=f"{ind.title}, {v.period}: council and neighbours",
+        xlabel=ind.unit,
+        source=ind.source,
+        period=v.period,
+        england=v.england,
+    )
+
+
+def trend_figure(key: str, council: str, neighbours: tuple[str, ...]) -> plt.Figure:
+    """Trend chart of :func:`trend_frame`: one segment per definition, captioned from the spec."""
+    ind = INDICATORS[key]
+    frame = trend_frame(key, council, neighbours)
+    return charts.trend_lines(
+        frame,
+        title=f"{ind.title}: trend",
+        ylabel=ind.unit,
+        source=ind.source,
+        period=f"{frame['period'].min()} to {frame['period'].max()}",
+    )
 
 
 def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
@@ -323,9 +350,12 @@ def monthly_delays(council: str, responsible: str = "social_care") -> pd.Series:
 
 
 def spc_figure(
-    council: str, responsible: str = "social_care", baseline: int | None = 24
+    council: str, key: str = "delayed_social_care", baseline: int | None = 24
 ) -> tuple[pd.DataFrame, plt.Figure | None]:
-    """XmR chart of the monthly delayed-transfer rate, limits from the first ``baseline`` months."""
+    """XmR chart of a delayed-transfer indicator's monthly rate (limits from the first ``baseline``
+    months), captioned with the indicator's source."""
+    ind = INDICATORS[key]
+    responsible = indicators.delay_responsibility(ind)
     s = monthly_delays(council, responsible)
     if len(s) < 12:  # e.g. councils created after the collection ended in 2020
         return pd.DataFrame(columns=["variation"]), None
@@ -344,8 +374,7 @@ def spc_figure(
     ax.set_xticklabels(list(s.index[::step]), rotation=45)
     charts.caption(
         fig,
-        "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party aggregate); "
-        f"ONS mid-year estimates. XmR chart, {res.attrs['limits']}; rules: {res.attrs['rules']}"
+        f"{ind.source}. XmR chart, {res.attrs['limits']}; rules: {res.attrs['rules']}"
         + (
             f". Before the council existed: {s.attrs['predecessor']} (predecessor area)"
             if s.attrs.get("predecessor")

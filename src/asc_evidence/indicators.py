@@ -1,4 +1,13 @@
-"""The headline indicators a council is judged on, assembled from the processed tables.
+"""The indicators a council is judged on: each declared once, in :data:`INDICATORS`.
+
+One :class:`Indicator` holds everything about an indicator that other modules need: title, unit,
+polarity, kind, multiplier, the source line of its charts, its builder and the processed-table
+measures it reads, its definition breaks, the funnel's x-axis label, whether it is a headline
+indicator and which notebook section shows it. Verdicts (:mod:`asc_evidence.verdict`), comparisons
+and charts (:mod:`asc_evidence.compare`) and notebook sections (:func:`asc_evidence.notebook.section`)
+read the spec; nothing else names an indicator. Adding an indicator of an existing kind is one
+entry in :data:`INDICATORS` (its builder is a family builder: :func:`ascof`, :func:`fee_rates`,
+:func:`delayed_transfers`) and a test.
 
 Each indicator is a long table with one row per council (and England, regions where published) and
 period: ``indicator, council_code, council_name, level, period, numerator, denominator, value, unit,
@@ -38,6 +47,7 @@ Assumptions (also in the README):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -45,9 +55,9 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence.build import load
+from asc_evidence.common import ENGLAND, add_flag
 from asc_evidence.councils import recode_map, to_current_geography
 
-ENGLAND = "E92000001"
 COLS = [
     "indicator",
     "council_code",
@@ -67,19 +77,110 @@ PASS_THROUGH = ("dispersion", "months")
 GEO_COLS = ["area_code", "area_name", "geography", "source_codes"]
 
 
+POLARITIES = ("lower", "higher", "neutral")
+#: ``rate``: events per ``multiplier`` population (Poisson); ``proportion``: % of a denominator
+#: (binomial); ``price``: a price paid (no sampling error, no counts).
+KINDS = ("rate", "proportion", "price")
+#: Notebook sections (one question each) and the notebook that shows them.
+SECTIONS: dict[str, str] = {
+    "fee_rates": "01_fee_rates.ipynb",
+    "delayed_discharges": "02_delayed_discharges.ipynb",
+    "admissions": "03_admissions.ipynb",
+    "personal_budgets": "04_personal_budgets.ipynb",
+}
+
+_CACHES: list = []
+
+
+def register_cache(func):
+    """Mark a ``functools.cache``-d function as holding data-derived values (see :func:`clear_caches`)."""
+    _CACHES.append(func)
+    return func
+
+
+def clear_caches() -> None:
+    """Forget every cached indicator table, population and neighbour set (call after a rebuild).
+
+    Clears the functions registered with :func:`register_cache` here and in
+    :mod:`asc_evidence.verdict`.
+    """
+    for func in _CACHES:
+        func.cache_clear()
+
+
 @dataclass(frozen=True)
 class Indicator:
-    """What an indicator measures and which way is better."""
+    """Everything about one indicator, declared once (see the module docstring).
+
+    Attributes
+    ----------
+    key, title, unit
+        Identifier, full title, unit of ``value`` (also the y-axis label).
+    polarity
+        Which direction is better: ``lower``, ``higher`` or ``neutral`` (never "better"/"worse").
+    kind
+        One of :data:`KINDS`; decides the interval, the funnel and the wording of the verdict.
+    multiplier
+        ``value = numerator / denominator x multiplier`` (1e5 for rates, 100 for %, 1 for prices).
+    source
+        The source line of every caption of this indicator (charts, funnel, SPC chart).
+    section
+        The notebook section that shows it (a key of :data:`SECTIONS`).
+    builder
+        ``builder(indicator) -> table`` of :data:`COLS` on the codes of the processed tables;
+        :func:`get` maps it onto today's councils.
+    measures
+        The processed-table measures the builder reads.
+    age_band
+        Population band of a rate's denominator, when the builder derives numerators from it.
+    heading
+        Short heading of the indicator's notebook section (default: the title).
+    denominator_label
+        X-axis label of its funnel plot (what the denominator counts).
+    headline
+        Shown on the report's headline page (:func:`asc_evidence.verdict.headline`).
+    breaks, definitions
+        First period of each new definition (never joined across), and one label per definition
+        segment (``len(breaks) + 1``).
+    """
 
     key: str
     title: str
     unit: str
-    polarity: str  # "lower" | "higher" | "neutral" (which direction is better)
-    kind: str  # "rate" | "proportion" | "price"
+    polarity: str
+    kind: str
     multiplier: float
     source: str
-    breaks: tuple[str, ...] = ()  # first period of each new definition (never joined across)
-    definitions: tuple[str, ...] = ()  # one label per definition segment (len(breaks) + 1)
+    section: str
+    builder: Callable[[Indicator], pd.DataFrame]
+    measures: tuple[str, ...] = ()
+    age_band: str = ""
+    heading: str = ""
+    denominator_label: str = ""
+    headline: bool = False
+    breaks: tuple[str, ...] = ()
+    definitions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.polarity not in POLARITIES:
+            problems.append(f"polarity {self.polarity!r} not in {POLARITIES}")
+        if self.kind not in KINDS:
+            problems.append(f"kind {self.kind!r} not in {KINDS}")
+        if self.section not in SECTIONS:
+            problems.append(f"section {self.section!r} not in {sorted(SECTIONS)}")
+        if self.definitions and len(self.definitions) != len(self.breaks) + 1:
+            problems.append("needs one definition label per segment (len(breaks) + 1)")
+        if self.kind != "price" and not self.denominator_label:
+            problems.append("an indicator with counts needs a denominator_label for its funnel")
+        if problems:
+            msg = f"Indicator {self.key!r}: " + "; ".join(problems)
+            raise ValueError(msg)
+
+    @property
+    def display_heading(self) -> str:
+        """The notebook heading: ``heading`` or else the title."""
+        return self.heading or self.title
 
     def definition(self, period: str) -> str:
         """Label of the definition a period belongs to (segments split at ``breaks``)."""
@@ -87,127 +188,7 @@ class Indicator:
         return self.definitions[i] if i < len(self.definitions) else f"definition {i + 1}"
 
 
-INDICATORS: dict[str, Indicator] = {
-    i.key: i
-    for i in (
-        Indicator(
-            "delayed_social_care",
-            "Delayed transfers of care attributable to social care",
-            "per 100,000 adults (18+) per day",
-            "lower",
-            "rate",
-            1e5,
-            "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
-            definitions=("delayed days from NHS England's monthly council files",),
-        ),
-        Indicator(
-            "delayed_both",
-            "Delayed transfers of care attributable to both NHS and social care",
-            "per 100,000 adults (18+) per day",
-            "lower",
-            "rate",
-            1e5,
-            "NHS England Delayed Transfers of Care (LA Type B, delayed days); ONS mid-year estimates",
-            definitions=("delayed days from NHS England's monthly council files",),
-        ),
-        Indicator(
-            "admissions_65",
-            "Permanent admissions to residential and nursing care, 65+ (ASCOF 2A(2))",
-            "per 100,000 aged 65+",
-            "lower",
-            "rate",
-            1e5,
-            "NHS England ASCOF; ONS mid-year estimates",
-            breaks=("2024-25",),
-            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
-        ),
-        Indicator(
-            "admissions_18_64",
-            "Permanent admissions to residential and nursing care, 18-64 (ASCOF 2A(1))",
-            "per 100,000 aged 18-64",
-            "lower",
-            "rate",
-            1e5,
-            "NHS England ASCOF; ONS mid-year estimates",
-            breaks=("2024-25",),
-            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
-        ),
-        Indicator(
-            "direct_payments",
-            "Service users receiving direct payments (ASCOF 1C(2A))",
-            "%",
-            "higher",
-            "proportion",
-            100.0,
-            "NHS England ASCOF",
-            breaks=("2024-25",),
-            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
-        ),
-        Indicator(
-            "self_directed_support",
-            "Service users receiving self-directed support (ASCOF 1C(1A))",
-            "%",
-            "higher",
-            "proportion",
-            100.0,
-            "NHS England ASCOF",
-            breaks=("2024-25",),
-            definitions=("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)"),
-        ),
-        Indicator(
-            "fee_home_care_hour",
-            "Home care fee paid to independent/external providers",
-            "GBP per hour",
-            "neutral",
-            "price",
-            1.0,
-            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
-            breaks=("2020-21",),
-            definitions=(
-                "PSS-EX1 unit cost of independent-sector care",
-                "ASC-FR average rate paid to external providers",
-            ),
-        ),
-        Indicator(
-            "fee_residential_65_week",
-            "Residential care fee, 65+, independent/external providers",
-            "GBP per week",
-            "neutral",
-            "price",
-            1.0,
-            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
-            breaks=("2014-15", "2020-21"),
-            definitions=(
-                "PSS-EX1 unit cost of independent-sector care",
-                "PSS-EX1 2014-15 (summed over support reasons)",
-                "ASC-FR average rate paid to external providers",
-            ),
-        ),
-        Indicator(
-            "fee_nursing_65_week",
-            "Nursing care fee, 65+, independent/external providers",
-            "GBP per week",
-            "neutral",
-            "price",
-            1.0,
-            "PSS-EX1 unit costs (to 2013-14); NHS Digital ASC-FR (2020-21, 2021-22)",
-            breaks=("2014-15", "2020-21"),
-            definitions=(
-                "PSS-EX1 unit cost of independent-sector care",
-                "PSS-EX1 2014-15 (summed over support reasons)",
-                "ASC-FR average rate paid to external providers",
-            ),
-        ),
-    )
-}
-
-
-def _add_flag(flag: pd.Series, note: str | pd.Series, where: pd.Series | bool = True) -> pd.Series:
-    add = pd.Series(note, index=flag.index) if isinstance(note, str) else note
-    joined = flag.where(flag == "", flag + "; ") + add
-    return flag.where(~pd.Series(where, index=flag.index), joined)
-
-
+@register_cache
 @cache
 def population(age_band: str) -> pd.DataFrame:
     """Council population for ``age_band`` by mid-year 2011..2022 with an approximation flag.
@@ -297,10 +278,10 @@ def _names() -> pd.Series:
     return reg
 
 
-def _finish(df: pd.DataFrame, key: str) -> pd.DataFrame:
-    ind = INDICATORS[key]
+def _finish(df: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """A builder's rows in the common layout: :data:`COLS` plus any :data:`PASS_THROUGH` columns."""
     df = df.copy()
-    df["indicator"] = key
+    df["indicator"] = ind.key
     df["unit"] = ind.unit
     if "council_name" not in df:
         df["council_name"] = df["council_code"].map(_names())
@@ -387,10 +368,21 @@ def delay_dispersion(responsible: str = "social_care", month_effect: bool = True
     return out.rename(columns={"fy": "period"})
 
 
-def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
+def delay_responsibility(ind: Indicator) -> str:
+    """Who a delayed-transfer indicator's delays are attributed to (``social_care`` or ``both``),
+    from its ``dtoc_monthly`` measure ``dtoc_days_<responsible>``."""
+    (measure,) = ind.measures
+    if not measure.startswith("dtoc_days_"):
+        msg = f"{ind.key} is not a delayed-transfer indicator (measure {measure!r})"
+        raise ValueError(msg)
+    return measure.removeprefix("dtoc_days_")
+
+
+def delayed_transfers(ind: Indicator) -> pd.DataFrame:
     """ASCOF-2C-style rate from monthly delayed days: average delayed beds per day per 100,000 adults.
 
-    ``responsible``: ``social_care`` or ``both``. Over the months a council reported in the
+    Builder of the delayed-transfer indicators: ``ind.measures`` names the ``dtoc_monthly`` measure
+    (``dtoc_days_social_care`` or ``dtoc_days_both``). Over the months a council reported in the
     financial year: ``numerator`` = delayed days, ``denominator`` = 18+ population x days in those
     months (adult person-days), ``value`` = numerator / denominator x 100,000 (as ASCOF 2C from
     2015-16). Extra columns: ``months`` (months reported) and ``dispersion`` (the year's pooled
@@ -404,7 +396,7 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     the councils have; otherwise (2019-20: no England row for Jan-Feb 2020) it is the sum of the
     councils' days over the sum of their person-days for the same months, flagged.
     """
-    key = {"social_care": "delayed_social_care", "both": "delayed_both"}[responsible]
+    responsible = delay_responsibility(ind)
     dt = monthly_delays(responsible)
     expected = dt.groupby("fy")["period"].nunique().rename("expected")
     dt["third_party"] = dt["flag"].str.contains("third-party", regex=False).fillna(False)
@@ -439,14 +431,14 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
         g.loc[idx, "denominator"] = g.loc[idx, "fy"].map(sums["denominator"]).to_numpy()
         g.loc[idx, "months"] = g.loc[idx, "expected"].to_numpy()
         g.loc[idx, "england_sum"] = True
-    g["value"] = g["numerator"] / g["denominator"] * 1e5
+    g["value"] = g["numerator"] / g["denominator"] * ind.multiplier
 
     disp = delay_dispersion(responsible).set_index("period")["dispersion"]
     g["dispersion"] = g["fy"].map(disp).clip(lower=1.0)
 
     few = g["months"] < MIN_MONTHS
     flag = pd.Series("", index=g.index)
-    flag = _add_flag(
+    flag = add_flag(
         flag,
         "fewer than 10 months reported ("
         + g["months"].astype(str)
@@ -455,20 +447,20 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
         + ")",
         few,
     )
-    flag = _add_flag(flag, "no month reported", g["months"] == 0)
-    flag = _add_flag(flag, g["pop_flag"].fillna(""), g["pop_flag"].fillna("") != "")
-    flag = _add_flag(
+    flag = add_flag(flag, "no month reported", g["months"] == 0)
+    flag = add_flag(flag, g["pop_flag"].fillna(""), g["pop_flag"].fillna("") != "")
+    flag = add_flag(
         flag, "no 18+ population for this code", g["population"].isna() & (g["months"] > 0)
     )
-    flag = _add_flag(
+    flag = add_flag(
         flag,
         g["months"].astype(str) + " of " + g["expected"].astype(str) + " months reported",
         ~few & (g["months"] < g["expected"]),
     )
-    flag = _add_flag(flag, LAST_YEAR_NOTE, g["fy"] == "2019-20")
+    flag = add_flag(flag, LAST_YEAR_NOTE, g["fy"] == "2019-20")
     third = g["third_party"].fillna(False).astype(bool)
-    flag = _add_flag(flag, "includes Jan-Feb 2020 third-party aggregate", third)
-    flag = _add_flag(
+    flag = add_flag(flag, "includes Jan-Feb 2020 third-party aggregate", third)
+    flag = add_flag(
         flag,
         "England = sum of councils over the same months (no England row for Jan-Feb 2020; "
         "excludes patients resident outside England)",
@@ -476,18 +468,27 @@ def delayed_transfers(responsible: str = "social_care") -> pd.DataFrame:
     )
     g["flag"] = flag
     g["period"] = g["fy"]
-    return _finish(g, key)  # keeps the PASS_THROUGH columns dispersion and months
+    return _finish(g, ind)  # keeps the PASS_THROUGH columns dispersion and months
 
 
-def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
+def ascof(ind: Indicator) -> pd.DataFrame:
+    """Builder of the ASCOF indicators: the ``ascof`` table's measure ``ind.measures[0]``.
+
+    Rates (``kind="rate"`` with an ``age_band``, e.g. 2A(1), 2A(2) per 100,000): where no numerator
+    is published (all years but 2020-21 here), numerator = published rate x ONS population of
+    ``age_band`` / multiplier, denominator = that population, flagged; years after the newest
+    population estimate use it, flagged. Proportions (``kind="proportion"``, e.g. 1C(1A), 1C(2A) in
+    %): where no denominator is published, the council's 2020-21 denominator (shared by a recoded
+    council's two codes), numerator = % x denominator / 100, flagged.
+    """
+    (measure,) = ind.measures
     a = load("ascof")
     a = a[(a["measure"] == measure) & (a["sex"] == "persons") & (a["level"] != "region")]
     a = a[a["age_band"].isin(["all", "Total"])].copy()
     a["flag"] = a["flag"].fillna("")
     a["year"] = a["period"].str[:4].astype(int)
-    ind = INDICATORS[key]
-    if ind.kind == "rate" and age_band:
-        pop = population(age_band).copy()
+    if ind.kind == "rate" and ind.age_band:
+        pop = population(ind.age_band).copy()
         pop["year_used"] = pop["year"]
         latest = pop["year"].max()
         a["pop_year"] = a["year"].clip(upper=latest)
@@ -496,9 +497,9 @@ def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
         )
         need = a["numerator"].isna() & a["value"].notna() & a["population"].notna()
         a.loc[need, "denominator"] = a.loc[need, "population"]
-        a.loc[need, "numerator"] = a.loc[need, "value"] * a.loc[need, "population"] / 1e5
+        a.loc[need, "numerator"] = a.loc[need, "value"] * a.loc[need, "population"] / ind.multiplier
         note = "approximation: numerator = published rate x ONS population / 100,000"
-        a["flag"] = _add_flag(
+        a["flag"] = add_flag(
             a["flag"].where(
                 ~need, a["flag"].str.replace("numerator not published", "").str.strip("; ")
             ),
@@ -506,8 +507,8 @@ def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
             need,
         )
         later = need & (a["year"] > latest)
-        a["flag"] = _add_flag(a["flag"], f"population mid-{latest} used", later)
-        a["flag"] = _add_flag(
+        a["flag"] = add_flag(a["flag"], f"population mid-{latest} used", later)
+        a["flag"] = add_flag(
             a["flag"], a["pop_flag"].fillna(""), need & (a["pop_flag"].fillna("") != "")
         )
     elif ind.kind == "proportion":
@@ -517,45 +518,21 @@ def _ascof(measure: str, key: str, age_band: str | None) -> pd.DataFrame:
         base = exact.sort_values("period").groupby("series")["denominator"].last()
         need = a["denominator"].isna() & a["value"].notna() & series.isin(base.index)
         a.loc[need, "denominator"] = series[need].map(base)
-        a.loc[need, "numerator"] = a.loc[need, "value"] / 100 * a.loc[need, "denominator"]
-        a["flag"] = _add_flag(
+        a.loc[need, "numerator"] = (
+            a.loc[need, "value"] / ind.multiplier * a.loc[need, "denominator"]
+        )
+        a["flag"] = add_flag(
             a["flag"].where(~need, ""),
             "approximation: denominator from 2020-21, numerator = % x denominator",
             need,
         )
-    return _finish(a, key)
+    return _finish(a, ind)
 
 
-def admissions(age: str = "65+") -> pd.DataFrame:
-    """ASCOF 2A(2) (65+) or 2A(1) (18-64): permanent admissions per 100,000 population."""
-    if age == "65+":
-        return _ascof("ascof_2A2", "admissions_65", "65+")
-    return _ascof("ascof_2A1", "admissions_18_64", "18-64")
-
-
-def direct_payments() -> pd.DataFrame:
-    """ASCOF 1C(2A): proportion of service users receiving direct payments."""
-    return _ascof("ascof_1C2A", "direct_payments", None)
-
-
-def self_directed_support() -> pd.DataFrame:
-    """ASCOF 1C(1A): proportion of service users receiving self-directed support."""
-    return _ascof("ascof_1C1A", "self_directed_support", None)
-
-
-FEE_MEASURES = {
-    "fee_home_care_hour": ("fee_home_care_hour_independent", "fee_home_care_hour_external"),
-    "fee_residential_65_week": (
-        "fee_residential_65_week_independent",
-        "fee_residential_65_week_external",
-    ),
-    "fee_nursing_65_week": ("fee_nursing_65_week_independent", "fee_nursing_65_week_external"),
-}
-
-
-def fee_rates(key: str = "fee_home_care_hour") -> pd.DataFrame:
-    """Price paid per hour / week: PSS-EX1 independent-sector unit cost, then ASC-FR external rate."""
-    old, new = FEE_MEASURES[key]
+def fee_rates(ind: Indicator) -> pd.DataFrame:
+    """Builder of the fee indicators: price paid per hour / week, ``ind.measures`` = (PSS-EX1
+    independent-sector unit cost in ``unit_costs``, ASC-FR external rate in ``ascfr_2021_22``)."""
+    old, new = ind.measures
     parts = []
     for table, measure in (("unit_costs", old), ("ascfr_2021_22", new)):
         df = load(table)
@@ -563,22 +540,212 @@ def fee_rates(key: str = "fee_home_care_hour") -> pd.DataFrame:
         df = df[df["age_band"].isin(["all", "65+", "18+"])]
         df["flag"] = df["flag"].fillna("")
         parts.append(df)
-    return _finish(pd.concat(parts, ignore_index=True), key)
+    return _finish(pd.concat(parts, ignore_index=True), ind)
 
 
-BUILDERS = {
-    "delayed_social_care": lambda: delayed_transfers("social_care"),
-    "delayed_both": lambda: delayed_transfers("both"),
-    "admissions_65": lambda: admissions("65+"),
-    "admissions_18_64": lambda: admissions("18-64"),
-    "direct_payments": direct_payments,
-    "self_directed_support": self_directed_support,
-    "fee_home_care_hour": lambda: fee_rates("fee_home_care_hour"),
-    "fee_residential_65_week": lambda: fee_rates("fee_residential_65_week"),
-    "fee_nursing_65_week": lambda: fee_rates("fee_nursing_65_week"),
+# ---------------------------------------------------------------------------------------------
+# the indicators, each declared once
+
+_DTOC_SOURCE = (
+    "NHS England Delayed Transfers of Care (LA Type B delayed days; Jan-Feb 2020 third-party "
+    "aggregate); ONS mid-year estimates"
+)
+_DTOC_AXIS = "Adults (18+) x days in the months reported (person-days)"
+_DTOC_DEFINITIONS = ("delayed days from NHS England's monthly council files",)
+_ASCOF_BREAKS = ("2024-25",)
+_ASCOF_DEFINITIONS = ("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)")
+_PSS_EX1 = "PSS-EX1 unit cost of independent-sector care"
+_ASC_FR = "ASC-FR average rate paid to external providers"
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        Indicator(
+            key="delayed_social_care",
+            title="Delayed transfers of care attributable to social care",
+            heading="Delays attributable to social care",
+            unit="per 100,000 adults (18+) per day",
+            polarity="lower",
+            kind="rate",
+            multiplier=1e5,
+            source=_DTOC_SOURCE,
+            section="delayed_discharges",
+            builder=delayed_transfers,
+            measures=("dtoc_days_social_care",),
+            denominator_label=_DTOC_AXIS,
+            headline=True,
+            definitions=_DTOC_DEFINITIONS,
+        ),
+        Indicator(
+            key="delayed_both",
+            title="Delayed transfers of care attributable to both NHS and social care",
+            heading="Delays attributable to both NHS and social care",
+            unit="per 100,000 adults (18+) per day",
+            polarity="lower",
+            kind="rate",
+            multiplier=1e5,
+            source=_DTOC_SOURCE,
+            section="delayed_discharges",
+            builder=delayed_transfers,
+            measures=("dtoc_days_both",),
+            denominator_label=_DTOC_AXIS,
+            definitions=_DTOC_DEFINITIONS,
+        ),
+        Indicator(
+            key="admissions_65",
+            title="Permanent admissions to residential and nursing care, 65+ (ASCOF 2A(2))",
+            heading="Aged 65 and over",
+            unit="per 100,000 aged 65+",
+            polarity="lower",
+            kind="rate",
+            multiplier=1e5,
+            source="NHS England ASCOF; ONS mid-year estimates",
+            section="admissions",
+            builder=ascof,
+            measures=("ascof_2A2",),
+            age_band="65+",
+            denominator_label="Population aged 65+",
+            headline=True,
+            breaks=_ASCOF_BREAKS,
+            definitions=_ASCOF_DEFINITIONS,
+        ),
+        Indicator(
+            key="admissions_18_64",
+            title="Permanent admissions to residential and nursing care, 18-64 (ASCOF 2A(1))",
+            heading="Aged 18 to 64",
+            unit="per 100,000 aged 18-64",
+            polarity="lower",
+            kind="rate",
+            multiplier=1e5,
+            source="NHS England ASCOF; ONS mid-year estimates",
+            section="admissions",
+            builder=ascof,
+            measures=("ascof_2A1",),
+            age_band="18-64",
+            denominator_label="Population aged 18-64",
+            headline=True,
+            breaks=_ASCOF_BREAKS,
+            definitions=_ASCOF_DEFINITIONS,
+        ),
+        Indicator(
+            key="direct_payments",
+            title="Service users receiving direct payments (ASCOF 1C(2A))",
+            heading="Direct payments",
+            unit="%",
+            polarity="higher",
+            kind="proportion",
+            multiplier=100.0,
+            source="NHS England ASCOF",
+            section="personal_budgets",
+            builder=ascof,
+            measures=("ascof_1C2A",),
+            denominator_label="Service users in scope (denominator)",
+            headline=True,
+            breaks=_ASCOF_BREAKS,
+            definitions=_ASCOF_DEFINITIONS,
+        ),
+        Indicator(
+            key="self_directed_support",
+            title="Service users receiving self-directed support (ASCOF 1C(1A))",
+            heading="Self-directed support",
+            unit="%",
+            polarity="higher",
+            kind="proportion",
+            multiplier=100.0,
+            source="NHS England ASCOF",
+            section="personal_budgets",
+            builder=ascof,
+            measures=("ascof_1C1A",),
+            denominator_label="Service users in scope (denominator)",
+            breaks=_ASCOF_BREAKS,
+            definitions=_ASCOF_DEFINITIONS,
+        ),
+        Indicator(
+            key="fee_home_care_hour",
+            title="Home care fee paid to independent/external providers",
+            heading="Home care, £ per hour",
+            unit="GBP per hour",
+            polarity="neutral",
+            kind="price",
+            multiplier=1.0,
+            source=(
+                "PSS-EX1 unit costs (NHS Digital/DH) to 2013-14; NHS Digital ASC-FR 2020-21 and "
+                "2021-22"
+            ),
+            section="fee_rates",
+            builder=fee_rates,
+            measures=("fee_home_care_hour_independent", "fee_home_care_hour_external"),
+            headline=True,
+            breaks=("2020-21",),
+            definitions=(_PSS_EX1, _ASC_FR),
+        ),
+        Indicator(
+            key="fee_residential_65_week",
+            title="Residential care fee, 65+, independent/external providers",
+            heading="Residential care for people aged 65+, £ per week",
+            unit="GBP per week",
+            polarity="neutral",
+            kind="price",
+            multiplier=1.0,
+            source=(
+                "PSS-EX1 unit costs (NHS Digital/DH) to 2014-15; NHS Digital ASC-FR 2020-21 and "
+                "2021-22"
+            ),
+            section="fee_rates",
+            builder=fee_rates,
+            measures=("fee_residential_65_week_independent", "fee_residential_65_week_external"),
+            headline=True,
+            breaks=("2014-15", "2020-21"),
+            definitions=(_PSS_EX1, "PSS-EX1 2014-15 (summed over support reasons)", _ASC_FR),
+        ),
+        Indicator(
+            key="fee_nursing_65_week",
+            title="Nursing care fee, 65+, independent/external providers",
+            heading="Nursing care for people aged 65+, £ per week",
+            unit="GBP per week",
+            polarity="neutral",
+            kind="price",
+            multiplier=1.0,
+            source=(
+                "PSS-EX1 unit costs (NHS Digital/DH) to 2014-15; NHS Digital ASC-FR 2020-21 and "
+                "2021-22"
+            ),
+            section="fee_rates",
+            builder=fee_rates,
+            measures=("fee_nursing_65_week_independent", "fee_nursing_65_week_external"),
+            headline=True,
+            breaks=("2014-15", "2020-21"),
+            definitions=(_PSS_EX1, "PSS-EX1 2014-15 (summed over support reasons)", _ASC_FR),
+        ),
+    )
 }
+#: Headline indicators, in declaration order (derived from the specs).
+HEADLINE: tuple[str, ...] = tuple(k for k, i in INDICATORS.items() if i.headline)
 
 
+def spec(key: str) -> Indicator:
+    """The :class:`Indicator` declared for ``key`` (KeyError naming the choices otherwise)."""
+    if key not in INDICATORS:
+        msg = f"Unknown indicator {key!r}; choose from {sorted(INDICATORS)}"
+        raise KeyError(msg)
+    return INDICATORS[key]
+
+
+def keys_for(section: str) -> tuple[str, ...]:
+    """The indicators a notebook section shows, in declaration order (see :data:`SECTIONS`)."""
+    if section not in SECTIONS:
+        msg = f"Unknown section {section!r}; choose from {sorted(SECTIONS)}"
+        raise KeyError(msg)
+    return tuple(k for k, i in INDICATORS.items() if i.section == section)
+
+
+def raw(key: str) -> pd.DataFrame:
+    """The indicator's builder table, on the codes of the processed tables (before :func:`get`)."""
+    ind = spec(key)
+    return ind.builder(ind)
+
+
+@register_cache
 @cache
 def get(key: str) -> pd.DataFrame:
     """One indicator's long table on today's councils (cached per process).
@@ -598,11 +765,8 @@ def get(key: str) -> pd.DataFrame:
         columns. For a cross-council comparison of one year use :func:`cross_section`, which counts
         each area once.
     """
-    if key not in BUILDERS:
-        msg = f"Unknown indicator {key!r}; choose from {sorted(BUILDERS)}"
-        raise KeyError(msg)
-    raw = BUILDERS[key]()
-    df = to_current_geography(raw, multiplier=INDICATORS[key].multiplier)
+    ind = spec(key)
+    df = to_current_geography(ind.builder(ind), multiplier=ind.multiplier)
     names = _names()
     df["area_name"] = df["area_code"].map(names).fillna(df["council_name"])
     df["level"] = df["level"].fillna("council")

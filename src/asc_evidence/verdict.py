@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence import indicators
-from asc_evidence.indicators import ENGLAND, INDICATORS, Indicator
+from asc_evidence.common import ENGLAND
+from asc_evidence.indicators import HEADLINE, INDICATORS, MIN_MONTHS, Indicator, register_cache
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.stats.funnel import ADJUSTMENTS, SCALES, FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
 
-MIN_MONTHS = 10  # a delayed-transfer year with fewer reported months gets no verdict
 MIN_FUNNEL_UNITS = 3
 NEAR_ZERO = 0.1  # an adjusted lower limit below 10% of England's value cannot show "lower"
 
@@ -99,6 +99,7 @@ class Verdict:
 # neighbours
 
 
+@register_cache
 @cache
 def neighbour_set(council_code: str, n: int = 15, neighbour_file: str = "") -> tuple[str, ...]:
     """The council's ``n`` statistical neighbours (our model), or from a user-supplied list."""
@@ -120,6 +121,7 @@ def neighbour_set(council_code: str, n: int = 15, neighbour_file: str = "") -> t
     return tuple(rows["neighbour_code"].head(n))
 
 
+@register_cache
 @cache
 def neighbour_table(n: int = 15) -> pd.DataFrame:
     """Nearest ``n`` neighbours of every council from the ``council_profile`` table."""
@@ -202,17 +204,54 @@ def _england(
     published = eng_rows["value"].dropna()
     if len(published):
         return float(published.iloc[0])
-    if ind.kind == "price" or usable.empty:
+    if usable.empty:
         return float(councils_["value"].median())
-    return pooled_value(usable, ind)
+    return float(combined_value(councils_ if ind.kind == "price" else usable, ind))
 
 
-def pooled_value(rows: pd.DataFrame, ind: Indicator) -> float:
-    """The value of several councils taken together: sum of numerators / sum of denominators."""
+def england_value(key: str, period: str) -> float:
+    """England's value of indicator ``key`` in ``period``, as the verdict uses it (published, else
+    computed from the councils: see :func:`_england`)."""
+    ind = INDICATORS[key]
+    councils_ = _cross_section(key, period)
+    t = indicators.get(key)
+    eng_rows = t[(t["period"] == period) & (t["council_code"] == ENGLAND)]
+    return _england(ind, eng_rows, councils_, _usable(councils_))
+
+
+def pooled_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) -> float | pd.Series:
+    """The value of several councils taken together: sum of numerators / sum of denominators x
+    the indicator's multiplier (the one pooling rule of the package).
+
+    Rows lacking either count are left out; NaN where no positive denominator remains. With ``by``
+    (e.g. ``"period"``), one value per group, vectorised: a Series indexed by ``by``, named
+    ``value``. Pooling weights councils by their denominators, as England's own figure does.
+    """
     rows = rows.dropna(subset=["numerator", "denominator"])
-    if rows.empty or rows["denominator"].sum() <= 0:
-        return np.nan
-    return float(rows["numerator"].sum() / rows["denominator"].sum() * ind.multiplier)
+    if by is None:
+        den = rows["denominator"].sum()
+        if rows.empty or den <= 0:
+            return np.nan
+        return float(rows["numerator"].sum() / den * ind.multiplier)
+    g = rows.groupby(by)[["numerator", "denominator"]].sum()
+    return (g["numerator"] / g["denominator"].where(g["denominator"] > 0) * ind.multiplier).rename(
+        "value"
+    )
+
+
+def combined_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) -> float | pd.Series:
+    """A group of councils' value: :func:`pooled_value` for counts; the median of the values for
+    prices (which have no counts to pool). With ``by``, one value per group (a Series)."""
+    if ind.kind != "price":
+        return pooled_value(rows, ind, by)
+    if by is None:
+        return float(rows["value"].median())
+    return rows.groupby(by)["value"].median().rename("value")
+
+
+def combined_label(ind: Indicator) -> str:
+    """How :func:`combined_value` combines: ``"median"`` (prices) or ``"combined"`` (counts)."""
+    return "median" if ind.kind == "price" else "combined"
 
 
 def intervals(
@@ -299,7 +338,7 @@ def benchmark(
     ``requested`` is the year the user asked for, when ``period`` differs from it (the sentence
     names both).
     """
-    ind = INDICATORS[key]
+    ind = indicators.spec(key)
     table = indicators.get(key)
     period = period or latest_period(table, council_code)
     v = _numbers(ind, table, council_code, period, tuple(neighbours))
@@ -362,7 +401,7 @@ def _numbers(
     )
     if ind.kind == "price":
         nb_vals = councils_.loc[nb, "value"].dropna() if nb else pd.Series(dtype=float)
-        v.neighbours_value = float(nb_vals.median()) if len(nb_vals) else np.nan
+        v.neighbours_value = combined_value(nb_vals.to_frame(), ind) if len(nb_vals) else np.nan
         v.neighbours_n = len(nb_vals)
         if len(nb_vals) >= 4:
             v.neighbours_q1 = float(nb_vals.quantile(0.25))
@@ -576,12 +615,7 @@ def _price_sentence(v: Verdict, ind: Indicator) -> str:
             f" That is {where} the range paid by the middle half of its neighbours "
             f"({money.format(v.neighbours_q1)} to {money.format(v.neighbours_q3)})."
         )
-    basis = (
-        "unit cost of care bought from the independent sector (PSS-EX1)"
-        if v.period <= "2014-15"
-        else "average rate paid to external providers (ASC-FR)"
-    )
-    text += f" Basis: {basis}."
+    text += f" Basis: {ind.definition(v.period)}."
     text += (
         f" It ranks {v.rank_all} of {v.n_all} councils (1 = highest). Fees are prices, not "
         "samples: no significance test applies."
@@ -590,18 +624,7 @@ def _price_sentence(v: Verdict, ind: Indicator) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# the headline page
-
-
-HEADLINE = (
-    "delayed_social_care",
-    "admissions_65",
-    "admissions_18_64",
-    "direct_payments",
-    "fee_home_care_hour",
-    "fee_residential_65_week",
-    "fee_nursing_65_week",
-)
+# the headline page (indicators declared with ``headline=True``: :data:`indicators.HEADLINE`)
 
 
 def headline(
@@ -629,6 +652,7 @@ def missing_headline(council_code: str, verdicts: list[Verdict]) -> list[str]:
     return [INDICATORS[k].title for k in HEADLINE if k not in have]
 
 
+@register_cache
 @cache
 def stability_summary(n: int = 15) -> pd.DataFrame:
     """How stable are the neighbour sets? Median Jaccard overlap with the default set, per variant
