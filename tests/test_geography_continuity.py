@@ -256,3 +256,21 @@ def test_no_cross_section_counts_an_area_twice(real) -> None:
             # every council row of that year is represented by its area's row
             own = t[(t["period"] == period) & (t["level"] == "council")]
             assert set(own["area_code"]) == areas, (key, period)
+
+
+def test_trends_never_join_a_predecessor_area_to_the_council_own_figures(real) -> None:
+    """Cumberland's admissions 65+ for 2017-18..2022-23 are Cumbria's (predecessor area); only
+    2023-24 is its own, so its recent trend cannot be calculated (1 point on its own boundary)
+    instead of reading Cumbria-to-Cumberland as a fall (statistical review of issue 10)."""
+    from asc_evidence import compare
+
+    seg = compare.latest_segment("admissions_65", "E06000063")
+    assert list(seg["period"]) == ["2023-24"]
+    r = compare.recent_trend("admissions_65", "E06000063")
+    assert r.marker == "Cannot be calculated"
+    older = compare.council_series("admissions_65", "E06000063")
+    assert (
+        older.loc[older["period"] == "2019-20", "segment"]
+        .iloc[0]
+        .endswith("figures for Cumbria (predecessor area)")
+    )

@@ -324,8 +324,8 @@ def test_lower_value_with_a_zero_lower_limit_is_not_called_normal_variation(
     table = _indicator_table(values, 500.0, "admissions_65")
     monkeypatch.setattr(indicators, "get", lambda key: table)
     v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
-    assert v.lower_limit_zero
-    assert "cannot be distinguished from England's by this test" in v.sentence
+    assert v.lower_limit_zero and v.lower_limit_small  # the unadjusted exact limit is 0 too
+    assert "the council is too small (too few expected events)" in v.sentence
     assert "within what chance" not in v.sentence
 
 
@@ -363,3 +363,45 @@ def test_a_year_with_few_months_gets_no_annual_verdict(monkeypatch: pytest.Monke
     assert "only 2 months reported in 2020-21" in v.sentence
     assert v.fingertips == "Not compared"
     assert "95% CI" not in v.sentence
+
+
+def test_near_100_percent_a_higher_value_is_not_called_normal_variation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Proportions piled up near 100% (like ASCOF 1C(1A)): councils vary so much on the arcsine
+    scale that the adjusted 99.8% upper limit is 100%, so a council at 100% cannot be "higher"."""
+    codes = _councils(40)
+    shares = np.r_[np.linspace(0.55, 0.99, 20), np.full(20, 1.0)]
+    values = {c: (round(p * 1_000), 1_000.0) for c, p in zip(codes, shares, strict=True)}
+    rows = _indicator_table(values, 92.0, "self_directed_support")
+    rows["value"] = rows["numerator"] / rows["denominator"] * 100
+    rows.loc[rows["council_code"] == "E92000001", "value"] = 92.0
+    monkeypatch.setattr(indicators, "get", lambda key: rows)
+    v = verdict.benchmark("self_directed_support", codes[-1], "2020-21", tuple(codes[:15]))
+    assert v.value == pytest.approx(100.0)
+    assert v.upper_limit_full
+    assert "a higher value cannot be distinguished" in v.sentence
+    assert "within what chance" not in v.sentence
+
+
+def test_significant_on_an_approximated_count_is_only_indicative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codes = _councils(40)
+    rng = np.random.default_rng(1)
+    values = {c: (float(rng.poisson(500)), 100_000.0) for c in codes}
+    values[codes[0]] = (1500.0, 100_000.0)
+    table = _indicator_table(values, 500.0, "admissions_65")
+    table.loc[table["council_code"] == codes[0], "flag"] = (
+        "approximation: numerator = rate x population"
+    )
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
+    assert v.funnel998 == "above"
+    assert "only indicatively: the count behind it is approximated" in v.sentence
+    assert "Significantly" not in v.sentence and "significantly" not in v.sentence
+
+
+def test_equal_at_display_precision_is_about_the_same() -> None:
+    assert verdict._direction(3.14, 3.06) == "about the same as"  # both show as 3.1
+    assert verdict._direction(3.16, 3.04) == "higher than"

@@ -86,13 +86,15 @@ def trend_lines(
     x: str = "period",
     y: str = "value",
     hue: str = "series",
-    segment: str = "definition",
+    segment: str = "segment",
+    definition: str = "definition",
 ) -> plt.Figure:
     """One line per series (e.g. council, neighbours' median, England) over periods.
 
-    When the frame has a ``segment`` column (the definition each period belongs to), a line is
-    never drawn across a change of definition: each definition is its own segment, and the break
-    is marked with a dotted vertical line and labelled.
+    A line is never drawn across a change of ``segment`` (a definition, or for the council the area
+    its figure describes): each is its own line. A change of ``definition`` is marked with a dotted
+    vertical line and labelled; figures for another area (a predecessor) are drawn with hollow
+    markers and a dashed line, named in the legend.
     """
     fig, ax = plt.subplots()
     periods = sorted(series[x].astype(str).unique())
@@ -103,22 +105,30 @@ def trend_lines(
             sorted(series[hue].unique()), sns.color_palette("Dark2", 8), strict=False
         )
     }
-    has_segments = segment in series and series[segment].nunique() > 1
+    seg_col = segment if segment in series else definition if definition in series else None
     for name, grp in series.groupby(hue, sort=True):
         colour = ENGLAND_COLOUR if name == "England" else palette[name]
-        groups = grp.groupby(segment, sort=False) if has_segments else [(None, grp)]
-        for i, (_, part) in enumerate(groups):
+        groups = grp.groupby(seg_col, sort=False) if seg_col else [("", grp)]
+        labelled: set[str] = set()
+        for label, part in groups:
             part = part.sort_values(x)
+            other_area = "; figures for " in str(label) or "; predecessors summed" in str(label)
+            legend = f"{name}: {str(label).split('; ', 1)[1]}" if other_area else name
             ax.plot(
                 part[x].astype(str).map(pos),
                 part[y],
                 marker="o",
-                label=name if i == 0 else None,
+                markerfacecolor="white" if other_area else colour,
+                linestyle="--" if other_area else "-",
+                label=legend if legend not in labelled else None,
                 color=colour,
             )
-    if has_segments:
-        first = series.groupby(segment)[x].min().astype(str).sort_values()
+            labelled.add(legend)
+    if definition in series and series[definition].nunique() > 1:
+        first = series.groupby(definition)[x].min().astype(str).sort_values()
         for label, start in list(first.items())[1:]:
+            if start == periods[0]:
+                continue
             at = pos[start] - 0.5
             ax.axvline(at, color="grey", linestyle=":", linewidth=1.2)
             ax.text(at + 0.05, 0.98, f"new definition: {label}", transform=ax.get_xaxis_transform(),

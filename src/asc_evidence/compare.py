@@ -9,6 +9,8 @@ the verdict sentence beside it always agree.
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -102,14 +104,44 @@ def comparison_table(
     return for_display(out.round(1 if ind.kind != "price" else 2), "area")
 
 
+def council_series(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
+    """The council's rows with a value, oldest first, each labelled with its ``segment``: the
+    definition, plus the area when the figure is not the council's own (a predecessor area, or
+    predecessors summed). Trends never join two segments. ``upto`` drops later periods."""
+    ind = INDICATORS[key]
+    t = indicators.get(key)
+    mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period").copy()
+    if upto:
+        mine = mine[mine["period"] <= upto]
+    area = mine["area_name"] if "area_name" in mine else pd.Series("", index=mine.index)
+    geo = mine["geography"] if "geography" in mine else pd.Series("current", index=mine.index)
+    note = np.where(
+        geo.eq("predecessor area"),
+        "; figures for " + area.astype(str) + " (predecessor area)",
+        np.where(geo.eq("merged"), "; predecessors summed (boundary-approximate)", ""),
+    )
+    mine["definition"] = mine["period"].map(ind.definition)
+    mine["segment"] = mine["definition"] + note
+    return mine
+
+
+def latest_segment(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
+    """The council's rows in the segment of its newest figure (same definition, same area)."""
+    mine = council_series(key, council, upto)
+    if mine.empty:
+        return mine
+    return mine[mine["segment"] == mine["segment"].iloc[-1]]
+
+
 def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
     """Per period: the council, its neighbours (combined or median) and England, long format, with
-    the ``definition`` each period belongs to (charts and trends never join across definitions)."""
+    the ``definition`` each period belongs to and the ``segment`` (definition, and for the council
+    the area its figure describes): charts and trends never join across either."""
     ind = INDICATORS[key]
     t = indicators.get(key)
     name = register().set_index("code").loc[council, "name"]
     parts = []
-    mine = t[t["council_code"] == council][["period", "value"]].assign(series=name)
+    mine = council_series(key, council)[["period", "value", "segment"]].assign(series=name)
     parts.append(mine)
     nb = t[t["council_code"].isin(neighbours)]
     if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once
@@ -119,52 +151,50 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     parts.append(t[t["council_code"] == ENGLAND][["period", "value"]].assign(series="England"))
     out = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
     out["definition"] = out["period"].map(ind.definition)
+    out["segment"] = out["segment"].fillna(out["definition"])
     return out.sort_values(["series", "period"]).reset_index(drop=True)
 
 
-def latest_segment(key: str, periods: pd.Series | list[str]) -> list[str]:
-    """The periods of the newest definition among ``periods`` (trends never cross a break)."""
-    ind = INDICATORS[key]
-    periods = sorted(set(periods))
-    if not periods:
-        return []
-    label = ind.definition(periods[-1])
-    return [p for p in periods if ind.definition(p) == label]
-
-
-def recent_trend(key: str, council: str) -> trends.RecentTrend:
-    """Fingertips recent trend of the council (last 5 points of its newest definition).
+def recent_trend(key: str, council: str, upto: str | None = None) -> trends.RecentTrend:
+    """Fingertips recent trend of the council: the last 5 points of its newest segment (one
+    definition, one area), up to ``upto``.
 
     Proportions with counts: chi-square test for linear trend on the counts; rates: weighted slope
     from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); prices have no
-    interval, so no marker ("Cannot be calculated").
+    interval, so no marker ("Cannot be calculated"). Approximated counts are named in ``method``.
     """
     ind = INDICATORS[key]
-    t = indicators.get(key)
-    mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period")
-    mine = mine[mine["period"].isin(latest_segment(key, mine["period"]))]
+    mine = latest_segment(key, council, upto)
+    approx = mine["flag"].str.contains("approximation", regex=False).any() if len(mine) else False
     if ind.kind == "price":
-        return trends.recent_trend(
+        r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=np.full(len(mine), np.nan),
             upper95=np.full(len(mine), np.nan), kind="value", polarity=ind.polarity,
         )  # fmt: skip
-    if ind.kind == "proportion" and mine["numerator"].notna().all():
-        return trends.recent_trend(
+    elif ind.kind == "proportion" and mine["numerator"].notna().all():
+        r = trends.recent_trend(
             mine["period"], numerator=mine["numerator"].round(),
             denominator=mine["denominator"].round(), kind="proportion", polarity=ind.polarity,
         )  # fmt: skip
-    disp = mine["dispersion"] if "dispersion" in mine else 1.0
-    lo, hi = intervals(ind, mine["numerator"], mine["denominator"], disp)[0.95]
-    return trends.recent_trend(
-        mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
-        polarity=ind.polarity,
-    )  # fmt: skip
+    else:
+        disp = mine["dispersion"] if "dispersion" in mine else 1.0
+        lo, hi = intervals(ind, mine["numerator"], mine["denominator"], disp)[0.95]
+        r = trends.recent_trend(
+            mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
+            polarity=ind.polarity,
+        )  # fmt: skip
+    if approx:
+        r = dataclasses.replace(
+            r, method=r.method + "; some counts approximated (see flags), so indicative"
+        )
+    return r
 
 
 def trend_summary(
-    key: str, council: str, neighbours: tuple[str, ...], periods: list[str] | None = None
+    key: str, council: str, neighbours: tuple[str, ...], upto: str | None = None
 ) -> pd.DataFrame:
-    """Is it getting better? Within the newest definition only (never across a series break):
+    """Is it getting better? Within the council's newest segment only (one definition and one
+    area: never across a series break or a boundary change), up to ``upto``:
 
     * the Fingertips recent trend (:func:`recent_trend`);
     * the annual change over the whole segment: Poisson/binomial GLM
@@ -176,17 +206,13 @@ def trend_summary(
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
     name = register().set_index("code").loc[council, "name"]
-    t = indicators.get(key)
-    mine = t[(t["council_code"] == council) & t["value"].notna()]
-    segment = latest_segment(key, periods or mine["period"])
-    if periods:
-        segment = [p for p in segment if p in set(periods)]
+    mine = latest_segment(key, council, upto)
+    segment = list(mine["period"])
     frame = frame[frame["period"].isin(segment)]
-    mine = mine[mine["period"].isin(segment)]
     span = f"{segment[0]} to {segment[-1]}" if segment else ""
-    defn = ind.definition(segment[-1]) if segment else ""
+    defn = mine["segment"].iloc[-1] if len(mine) else ""
     rows = []
-    rt = recent_trend(key, council)
+    rt = recent_trend(key, council, upto)
     rows.append(
         {
             "measure": f"{name}: recent trend ({', '.join(map(str, rt.periods)) or 'no run of 5 years'})",
@@ -394,8 +420,26 @@ def spc_summary(res: pd.DataFrame) -> pd.DataFrame:
     return kinds.sort_values("variation").set_index("variation")
 
 
+def funnel_words(v: Verdict) -> str:
+    """The funnel verdict in a few plain words (the sentence gives the detail)."""
+    if v.funnel998 in ("n/a",):
+        return "no test (a price)"
+    if v.funnel998 in ("no figure", "not tested") or v.not_tested_reason:
+        return "not tested" if np.isfinite(v.value) else "no figure"
+    if v.funnel998 in ("above", "below"):
+        word = "higher" if v.funnel998 == "above" else "lower"
+        return f"{'indicatively ' if v.approximate else 'significantly '}{word}"
+    if v.funnel95 in ("above", "below"):
+        return f"{'higher' if v.funnel95 == 'above' else 'lower'}: worth watching"
+    if v.lower_limit_zero and v.value < v.england:
+        return "lower, cannot be distinguished"
+    if v.upper_limit_full and v.value > v.england:
+        return "higher, cannot be distinguished"
+    return "within normal variation"
+
+
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """Headline table of verdicts, one row per indicator."""
+    """Headline table of verdicts, one row per indicator: both comparisons with England."""
     rows = [
         {
             "indicator": v.title,
@@ -404,7 +448,8 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
             "England": v.england,
             "neighbours": v.neighbours_value,
             "rank (1 = highest)": f"{v.rank_all} of {v.n_all}" if v.rank_all else "",
-            "funnel (99.8%, adjusted)": v.funnel998,
+            "funnel, allowing for variation between councils": funnel_words(v),
+            "from its own interval (Fingertips)": v.fingertips if v.funnel998 != "n/a" else "",
             "unit": v.unit,
             "approximate": "yes" if v.approximate else "",
         }

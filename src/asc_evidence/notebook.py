@@ -136,5 +136,5 @@ def section(ctx: Context, key: str) -> verdict.Verdict:
             _display(funnel)
             _markdown(FUNNEL_NOTE)
     _display(compare.trend_figure(key, code, ctx.neighbours))
-    _display(compare.trend_summary(key, code, ctx.neighbours))
+    _display(compare.trend_summary(key, code, ctx.neighbours, upto=ctx.year))
     return v

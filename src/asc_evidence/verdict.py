@@ -75,6 +75,9 @@ class Verdict:
     funnel95: str = "not tested"
     funnel998: str = "not tested"
     lower_limit_zero: bool = False  # the adjusted 99.8% lower limit is 0 or below 10% of England
+    lower_limit_small: bool = False  # ... because the council is small (unadjusted limit also 0)
+    upper_limit_full: bool = False  # proportions: the adjusted 99.8% upper limit reaches 100%
+    figure_for: str = ""  # the area the figure describes when not the council's own (predecessor)
     funnel_lower99_8: float = np.nan  # adjusted 99.8% limits at the council's denominator
     funnel_upper99_8: float = np.nan
     fingertips: str = "Not compared"
@@ -291,6 +294,8 @@ def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResul
     """Funnel of all councils with counts around England (None with too few councils)."""
     if len(usable) < MIN_FUNNEL_UNITS or not np.isfinite(england) or england <= 0:
         return None
+    if ind.kind == "proportion" and england >= ind.multiplier:
+        return None  # a 100% benchmark leaves nothing to vary about
     kind = "proportion" if ind.kind == "proportion" else "rate"
     return funnel_table(
         usable.reset_index(),
@@ -301,6 +306,19 @@ def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResul
         multiplier=ind.multiplier,
         dispersion=_dispersion(usable),
     )
+
+
+def _figure_for(row: pd.Series, geography: str) -> str:
+    """Words for a figure that describes another area than the council's own (else "")."""
+    from asc_evidence.councils import lookup
+
+    if geography == "predecessor area":
+        return f"{row['council_name']}, the predecessor area"
+    if geography == "merged":
+        codes = [c for c in str(row.get("source_codes", "")).split(";") if c]
+        names = " + ".join(lookup(c).name for c in codes) or str(row["council_name"])
+        return f"{names} summed (boundary-approximate)"
+    return ""
 
 
 def _rank(values: pd.Series, code: str) -> tuple[int, int]:
@@ -388,8 +406,10 @@ def _numbers(
     rank_all, n_all = _rank(councils_["value"], area)
     rank_nb, n_nb = _rank(councils_.loc[[area, *nb], "value"], area)
     flag = str(row["flag"])
+    geography = str(row.get("geography", "current"))
     v = Verdict(
         council_name=name,
+        figure_for=_figure_for(row, geography),
         value=float(row["value"]),
         rank_all=rank_all,
         n_all=n_all,
@@ -433,8 +453,12 @@ def _numbers(
     )
     if res is None:
         v.not_tested_reason = (
-            f"too few councils with counts in {period} ({len(usable)}) to estimate the normal "
-            "variation between councils"
+            f"England's value ({england:,.1f}) gives no funnel: a proportion of 0 or 100%"
+            if ind.kind == "proportion" and np.isfinite(england) and england in (0.0, 100.0)
+            else "England has no value to compare with"
+            if not np.isfinite(england) or england <= 0
+            else f"too few councils with counts in {period} ({len(usable)}) to estimate the "
+            "normal variation between councils"
         )
         return v
     ft = res.table.set_index("area_code")
@@ -446,6 +470,9 @@ def _numbers(
     v.funnel_lower99_8 = float(ft.loc[area, "lower99_8_adj"])
     v.funnel_upper99_8 = float(ft.loc[area, "upper99_8_adj"])
     v.lower_limit_zero = bool(v.funnel_lower99_8 <= NEAR_ZERO * england)
+    v.lower_limit_small = bool(ft.loc[area, "lower99_8"] <= NEAR_ZERO * england)
+    if ind.kind == "proportion":
+        v.upper_limit_full = bool(v.funnel_upper99_8 >= 100.0 * (1 - 1e-9))
     return v
 
 
@@ -453,11 +480,12 @@ def _numbers(
 # the words
 
 
-def _direction(value: float, ref: float, tol: float = 1e-9) -> str:
+def _direction(value: float, ref: float, decimals: int = 1) -> str:
+    """Higher / lower than the reference, or "about the same as" when equal as displayed."""
     if np.isnan(value) or np.isnan(ref):
         return "not comparable with"
-    if abs(value - ref) <= tol * max(1.0, abs(ref)):
-        return "the same as"
+    if round(value, decimals) == round(ref, decimals):
+        return "about the same as"
     return "higher than" if value > ref else "lower than"
 
 
@@ -480,8 +508,10 @@ def _gap_note(table: pd.DataFrame, code: str, period: str, requested: str | None
             why = "not published for this council"
         return f" {requested} was asked for, but there is no {requested} figure ({why}), so {period} is shown."
     newest = str(table.loc[table["value"].notna(), "period"].max())
+    mine = table[(table["council_code"] == code) & table["value"].notna()]["period"]
+    shown_is_latest = len(mine) and str(mine.max()) == period  # the council has nothing newer
     later = table[(table["council_code"] == code) & (table["period"] == newest)]
-    if not requested and newest > period and not later["value"].notna().any():
+    if not requested and shown_is_latest and newest > period:
         why = later["flag"].iloc[0].split(";")[0] if len(later) and later["flag"].iloc[0] else ""
         why = why or "not published"
         return f" No {newest} figure for this council ({why}), so {period} is shown."
@@ -497,6 +527,12 @@ def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
         )
     if v.funnel998 in ("above", "below"):
         bw = _better_worse(direction, ind.polarity)
+        if v.approximate:
+            return (
+                f"{direction} England, beyond the 99.8% control limit after allowing for "
+                "overdispersion, but only indicatively: the count behind it is approximated"
+                + (f" (it would be {bw})" if bw else "")
+            )
         return (
             f"significantly {direction} England (beyond the 99.8% control limit after allowing for "
             f"overdispersion between councils)" + (f": {bw}" if bw else "")
@@ -507,10 +543,20 @@ def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
             "overdispersion: a possible signal worth watching, not conclusive"
         )
     if direction == "lower than" and v.lower_limit_zero:
+        if v.lower_limit_small:
+            return (
+                "lower than England, but the council is too small (too few expected events) for "
+                "a lower value to be distinguished from England's by this test"
+            )
         return (
-            "lower than England, but councils vary so much that at this council's size the "
-            f"adjusted 99.8% lower limit is {v.funnel_lower99_8:.2g}, so a lower value cannot be "
-            "distinguished from England's by this test"
+            "lower than England, but councils vary so much that the adjusted 99.8% lower limit "
+            f"is close to 0 ({v.funnel_lower99_8:.2g}), so a lower value cannot be distinguished "
+            "from England's by this test"
+        )
+    if direction == "higher than" and v.upper_limit_full:
+        return (
+            "higher than England, but the adjusted 99.8% upper limit reaches 100%, so a higher "
+            "value cannot be distinguished from England's by this test"
         )
     return (
         f"{direction} England; the difference is within what chance and normal variation "
@@ -573,6 +619,7 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
     status = _funnel_status(v, ind, direction)
     text = (
         f"{v.council_name}: {fmt.format(v.value)} {v.unit} in {v.period}"
+        + (f" (figure for {v.figure_for})" if v.figure_for else "")
         + (
             f" (95% CI {fmt.format(v.lower95)} to {fmt.format(v.upper95)})"
             if np.isfinite(v.lower95)
@@ -599,7 +646,8 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
 def _price_sentence(v: Verdict, ind: Indicator) -> str:
     """Fees: against the neighbours' median and middle half, and England; no significance."""
     money = "£{:,.2f}"
-    parts = [f"{v.council_name} paid {money.format(v.value)} ({ind.unit}) in {v.period}"]
+    who = f"{v.council_name} ({v.figure_for})" if v.figure_for else v.council_name
+    parts = [f"{who} paid {money.format(v.value)} ({ind.unit}) in {v.period}"]
     med = v.neighbours_value
     if v.neighbours_n:
         diff = v.value - med
