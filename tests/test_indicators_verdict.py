@@ -324,7 +324,8 @@ def test_lower_value_with_a_zero_lower_limit_is_not_called_normal_variation(
     table = _indicator_table(values, 500.0, "admissions_65")
     monkeypatch.setattr(indicators, "get", lambda key: table)
     v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
-    assert v.lower_limit_zero and v.lower_limit_small  # the unadjusted exact limit is 0 too
+    assert v.lower_limit_zero
+    assert v.lower_limit_small
     assert "the council is too small (too few expected events)" in v.sentence
     assert "within what chance" not in v.sentence
 
@@ -399,7 +400,8 @@ def test_significant_on_an_approximated_count_is_only_indicative(
     v = verdict.benchmark("admissions_65", codes[0], "2020-21", tuple(codes[1:16]))
     assert v.funnel998 == "above"
     assert "only indicatively: the count behind it is approximated" in v.sentence
-    assert "Significantly" not in v.sentence and "significantly" not in v.sentence
+    assert "Significantly" not in v.sentence
+    assert "significantly" not in v.sentence
 
 
 def test_equal_at_display_precision_is_about_the_same() -> None:
