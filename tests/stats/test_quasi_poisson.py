@@ -365,3 +365,28 @@ def test_split_half_by_size_tercile_is_about_one_with_the_variance_function() ->
     assert groups["median_total"].is_monotonic_increasing
     with pytest.raises(ValueError, match="groups"):
         split_half_check(df, fit, groups=0)
+
+
+def test_overdispersed_ci_with_a_dispersion_function_inverts_the_test() -> None:
+    """Each limit uses D at the count it implies: L = D(L) x Garwood(x / D(L))."""
+    n = 1_000_000.0
+    same = overdispersed_rate_ci(400.0, n, lambda mu: np.full(np.shape(mu), 4.0))
+    plain = overdispersed_rate_ci(400.0, n, 4.0)
+    assert (same.lower, same.upper) == pytest.approx((plain.lower, plain.upper), rel=1e-12)
+
+    p = {"phi": 20.0, "b": 0.3, "rho": 0.5, "rho_slope": 0.05, "months": 12, "mu_ref": 50.0}
+    d = dispersion_function(p)
+    ci = overdispersed_rate_ci(np.array([0.0, 78.0, 16_000.0]), n, d, confidence=(0.95, 0.998))
+    for level, (lo, hi) in ci.items():
+        lo_count, hi_count = lo * n / 1e5, hi * n / 1e5
+        a = 1 - level
+        # fixed point: Garwood limits (gamma quantiles) of the effective count x / D(limit)
+        for x, low, high in zip([0.0, 78.0, 16_000.0], lo_count, hi_count, strict=True):
+            dl, dh = d(low), d(high)
+            want_hi = stats.gamma.ppf(1 - a / 2, x / dh + 1) * dh
+            assert high == pytest.approx(want_hi, rel=1e-8)
+            if x > 0:
+                assert low == pytest.approx(stats.gamma.ppf(a / 2, x / dl) * dl, rel=1e-8)
+        assert lo[0] == 0.0
+        # zero days: U = D(U) x 3.689 (95%), far above the Poisson 3.689 of D = 1
+    assert ci[0.95].upper[0] * n / 1e5 > 10 * stats.gamma.ppf(0.975, 1)

@@ -80,7 +80,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from asc_evidence.stats.intervals import CI, Confidence, rate_ci
+from asc_evidence.stats.intervals import (
+    CI,
+    Confidence,
+    as_arrays,
+    check_confidence,
+    poisson_ci,
+    rate_ci,
+)
 
 RHO_BOUNDS = (-0.9, 0.99)
 
@@ -740,9 +747,10 @@ def split_half_check(
 def overdispersed_rate_ci(
     x: ArrayLike,
     denominator: ArrayLike,
-    dispersion: ArrayLike,
+    dispersion: ArrayLike | Callable[[np.ndarray], ArrayLike],
     multiplier: float = 1e5,
     confidence: Confidence = 0.95,
+    max_iter: int = 200,
 ) -> CI | dict[float, CI]:
     """Exact Poisson interval for ``x / denominator * multiplier`` on effective counts.
 
@@ -752,9 +760,21 @@ def overdispersed_rate_ci(
     exact limits (:func:`rate_ci`, which accepts non-integer counts). ``dispersion < 1`` is used
     as given (underdispersion narrows the interval); NaN dispersion gives NaN limits.
 
+    ``dispersion`` may be a function ``D(mu)`` of the expected count (e.g.
+    :func:`dispersion_function`). Each limit then uses ``D`` at the count it implies: the lower
+    limit ``L`` solves ``L = D(L) * garwood_lower(x / D(L))`` and likewise the upper (fixed-point
+    iteration, a contraction for ``D ~ mu^b``, ``b < 1``). This inverts the test of each mean
+    with its own variance (the interval holds the means under which ``x`` is not extreme), so
+    the interval excludes a benchmark when the unadjusted funnel with the same ``D`` flags the
+    unit (up to the one-count conservatism of Garwood's limits against the funnel's continuous
+    quantiles), and a zero count gets the upper limit ``U = D(U) x 3.69`` (95%), not the
+    Poisson 3.69 that ``D`` at the observed count (floored at 1) would give.
+
     Weakness: the dispersion is itself estimated (from about 1,700 council-months per year), and
     that uncertainty is ignored.
     """
+    if callable(dispersion):
+        return _inverted_ci(x, denominator, dispersion, multiplier, confidence, max_iter)
     d = np.asarray(dispersion, dtype=float)
     if np.any(d <= 0):
         msg = f"dispersion must be > 0; got {d[d <= 0][:5]}."
@@ -766,3 +786,44 @@ def overdispersed_rate_ci(
         else np.asarray(denominator, dtype=float) / d
     )
     return rate_ci(xs, ns, multiplier=multiplier, confidence=confidence, method="exact")
+
+
+def _inverted_ci(
+    x: ArrayLike,
+    denominator: ArrayLike,
+    dispersion: Callable[[np.ndarray], ArrayLike],
+    multiplier: float,
+    confidence: Confidence,
+    max_iter: int,
+) -> CI | dict[float, CI]:
+    """:func:`overdispersed_rate_ci` with each limit's dispersion at that limit (see there)."""
+    levels = check_confidence(confidence)
+    (xa, na), restore = as_arrays(x, denominator)
+    ok = np.isfinite(xa) & np.isfinite(na) & (na > 0) & (xa >= 0)
+
+    def disp(mu: np.ndarray) -> np.ndarray:
+        d = np.broadcast_to(np.asarray(dispersion(mu), dtype=float), mu.shape)
+        if np.any(~(np.isfinite(d) & (d > 0))):
+            msg = "the dispersion function must return positive finite values (floor it at 1)."
+            raise ValueError(msg)
+        return d
+
+    def one(level: float) -> CI:
+        limits = []
+        for side in (0, 1):  # lower, upper
+            count = xa[ok].copy()
+            for _ in range(max_iter):
+                d = disp(count)
+                new = np.asarray(poisson_ci(xa[ok] / d, confidence=level)[side]) * d
+                done = np.allclose(new, count, rtol=1e-10, atol=1e-12)
+                count = new
+                if done:
+                    break
+            out = np.full(xa.shape, np.nan)
+            out[ok] = count * multiplier / na[ok]
+            limits.append(restore(out))
+        return CI(*limits)
+
+    if isinstance(confidence, tuple | list):
+        return {level: one(level) for level in levels}
+    return one(levels[0])
