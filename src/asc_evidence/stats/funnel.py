@@ -529,7 +529,7 @@ class FunnelResult:
         expected = np.median(d) * self.target / self.multiplier
         return float(_dispersion_at(self.dispersion, np.array([expected]))[0])
 
-    def _dispersion_phrase(self, unit_name: str) -> str:
+    def dispersion_description(self, unit_name: str = "unit") -> str:
         """``"within-council dispersion 54.2"``, ``"within-council dispersion rising with size
         (D = 54.2 at the median council)"``, or ``""`` for none (1 everywhere)."""
         typical = self.typical_dispersion
@@ -631,7 +631,7 @@ class FunnelResult:
         levels = [level_label(level) for level in self.confidence]
         joined = levels[0] if len(levels) == 1 else ", ".join(levels[:-1]) + f" and {levels[-1]}"
         parts.append(f"{joined} {'exact' if self.method == 'exact' else 'normal'} limits")
-        phrase = self._dispersion_phrase(unit_name)
+        phrase = self.dispersion_description(unit_name)
         if phrase:
             parts.append(phrase)
         return "; ".join(parts)
@@ -817,7 +817,7 @@ def funnel_table(
         f"{KINDS[kind]} funnel, {LIMIT_METHODS[method]} limits, "
         f"{ADJUSTMENTS[adjustment]} adjustment, {SCALES[result.scale]} scale"
     )
-    phrase = result._dispersion_phrase("unit")
+    phrase = result.dispersion_description("unit")
     if phrase:
         method_text += f", {phrase}"
     table["method"] = method_text
