@@ -265,6 +265,16 @@ def test_power_variance_with_b_zero_is_monthly_dispersion() -> None:
     assert np.isnan(new["b_se"])
 
 
+def test_power_variance_without_any_variation_gives_zero_phi() -> None:
+    """Months exactly proportional to their days: no residual variation, nothing to fit."""
+    y = np.outer([2.0, 5.0, 9.0], DAYS)
+    out = power_variance(_frame(y)).iloc[0]
+    assert out["phi"] == 0.0
+    assert (out["b"], out["rho_slope"]) == (0.0, 0.0)
+    assert not out["converged"]
+    assert dispersion_at(365.0 * 5, out) == 1.0  # floored at Poisson
+
+
 def test_dispersion_at_by_hand() -> None:
     """D(mu) = phi x^b f_k(rho + rho_slope log x), x = mu / (k mu_ref)."""
     p = {"phi": 20.0, "b": 0.2, "rho": 0.5, "rho_slope": 0.0, "months": 12, "mu_ref": 100.0}

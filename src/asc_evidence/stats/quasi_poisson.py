@@ -490,6 +490,11 @@ def power_variance(
         log_m = np.log(m / mu_ref)
         extra_df = (n_months - 1) if month_effect else 0
         fixed = {"b": b, "rho": rho, "rho_slope": rho_slope}
+        e_poisson = _residuals(y, mu, obs, mu)
+        if float((e_poisson**2).sum()) <= 1e-12 * max(int(obs.sum()), 1):
+            # no variation around the fitted means (e.g. exactly proportional months): nothing
+            # to fit; phi comes out 0 (and dispersion_at floors it), converged False
+            fixed = {k: (0.0 if v is None else v) for k, v in fixed.items()}
         free = [name for name, v in fixed.items() if v is None]
 
         def contributions(
@@ -506,7 +511,10 @@ def power_variance(
             e0, e1 = _unit_moments(mu, obs, rho_u, h)
             phi = np.exp(theta[0])
             g0, g1 = x2u - phi * e0, s1u - phi * e1
-            w = 1.0 if cap is None else np.minimum(1.0, cap * phi * e0 / np.maximum(x2u, 1e-300))
+            w = 1.0
+            if cap is not None:  # min(1, cap / q_u), q_u = X2_u / (phi E0_u)
+                limit = cap * phi * e0
+                w = np.divide(limit, x2u, out=np.ones_like(x2u), where=x2u > limit)
             psi = np.column_stack([g0, w * g0 * log_m, w * g1, w * g1 * log_m])
             return psi, p, x2u, e0
 
@@ -518,14 +526,14 @@ def power_variance(
         def total(theta: np.ndarray, eq=eq, contributions=contributions, scale=scale) -> np.ndarray:
             return contributions(theta)[0][:, eq].sum(axis=0) / scale
 
-        e_poisson = _residuals(y, mu, obs, mu)
         start = {"b": 0.0, "rho": _solve_rho(e_poisson, mu, obs, mu), "rho_slope": 0.0}
         if rho is not None:
             start["rho"] = float(rho)
         e0_start = _unit_moments(mu, obs, start["rho"], mu)[0].sum()
         theta0 = np.array([np.log(max(float((e_poisson**2).sum() / e0_start), 1e-6))])
         theta0 = np.concatenate([theta0, [start[name] for name in free]])
-        sol = optimize.root(total, theta0, method="hybr")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            sol = optimize.root(total, theta0, method="hybr")
         theta = sol.x
         psi, p, x2u, e0 = contributions(theta)
         ses = dict.fromkeys(["b", "rho_slope"], np.nan)
@@ -566,7 +574,7 @@ def power_variance(
                 "dispersion_ref": phi * f,
                 "pearson_x2": x2,
                 "capped": 0 if cap is None else int(np.sum(x2u > cap * np.exp(theta[0]) * e0)),
-                "converged": bool(sol.success) and B_BOUNDS[0] <= p["b"] <= B_BOUNDS[1],
+                "converged": bool(sol.success) and x2 > 0 and B_BOUNDS[0] <= p["b"] <= B_BOUNDS[1],
             }
         )
     return pd.DataFrame(rows)
