@@ -436,3 +436,106 @@ def test_dispersion_and_scale_errors():
         funnel_limits([10], 5.0, "rate", dispersion=np.array([2.0, 3.0]))
     with pytest.raises(ValueError, match="does not suit a proportion"):
         funnel([1], [10], "proportion", scale="sqrt")
+
+
+# ------------------------------------------------------------------ dispersion varying with size
+def _delay_like(seed: int = 5, n_units: int = 120):
+    """Rates around 3e-5 per person-day with within-unit dispersion rising with size."""
+    rng = np.random.default_rng(seed)
+    n = rng.uniform(2e4, 1e6, n_units) * 365
+    x = rng.poisson(n * 3e-5 * rng.gamma(8, 1 / 8, n_units)).astype(float)
+    return x, n
+
+
+def _rising(e):
+    """D(E) = 30 (E / 3000)^0.25, floored at 1 (the form of quasi_poisson.dispersion_at)."""
+    return np.maximum(30 * (np.asarray(e, dtype=float) / 3000) ** 0.25, 1.0)
+
+
+def test_constant_dispersion_function_equals_the_scalar():
+    x, n = _delay_like()
+    a = funnel(x, n, "rate", dispersion=54.2)
+    b = funnel(x, n, "rate", dispersion=lambda e: np.full(np.shape(e), 54.2))
+    assert callable(b.dispersion)
+    assert b.typical_dispersion == a.typical_dispersion == 54.2
+    for col in a.table:
+        if a.table[col].dtype.kind == "f":
+            np.testing.assert_allclose(b.table[col], a.table[col], rtol=1e-12)
+        else:
+            assert list(b.table[col]) == list(a.table[col])
+    np.testing.assert_allclose(b.table["dispersion_used"], 54.2)
+    assert (b.phi, b.tau2) == (a.phi, a.tau2)
+    grid = np.array([1e7, 1e8])
+    np.testing.assert_allclose(
+        b.limits(grid, adjusted=True)[0.998][0], a.limits(grid, True)[0.998][0]
+    )
+    pd.testing.assert_frame_equal(b.curve(n_points=7), a.curve(n_points=7))
+    assert b.model_description("England", "council") == a.model_description("England", "council")
+    assert b.summary()["dispersion"] == 54.2
+
+
+def test_dispersion_function_is_the_poisson_funnel_of_effective_counts_unit_by_unit():
+    """With D_i = D(theta0 n_i) each unit's z-score and limits are those of the Poisson funnel of
+    (x_i / D_i, n_i / D_i) around the same target (quasi-likelihood effective counts)."""
+    x, n = _delay_like()
+    target = x.sum() / n.sum() * 1e5
+    a = funnel(x, n, "rate", target=target, dispersion=_rising)
+    d = _rising(target / 1e5 * n)
+    assert d.min() < 0.7 * d.max()  # the dispersion really varies
+    b = funnel(x / d, n / d, "rate", target=target)
+    np.testing.assert_allclose(a.table["dispersion_used"], d, rtol=1e-12)
+    np.testing.assert_allclose(a.table["value"], b.table["value"], rtol=1e-12)
+    np.testing.assert_allclose(a.table["z"], b.table["z"], rtol=1e-10)
+    assert a.phi == pytest.approx(b.phi, rel=1e-10)
+    assert a.tau2 == pytest.approx(b.tau2, rel=1e-10)
+    for col in ("lower95", "upper95", "lower99_8", "upper99_8", "lower99_8_adj", "upper99_8_adj"):
+        np.testing.assert_allclose(a.table[col], b.table[col], rtol=1e-10)
+    # limits() and curve() at any denominator use D at that denominator's expected count
+    grid = np.array([1e7, 1e8, 3e8])
+    dg = _rising(target / 1e5 * grid)
+    la = a.limits(grid, adjusted=True)[0.998]
+    lb = funnel_limits(grid / dg, target, "rate", 0.998, multiplier=1e5, tau2=b.tau2,
+                       adjustment="additive")[0.998]  # fmt: skip
+    np.testing.assert_allclose(la, lb, rtol=1e-10)
+    curve = a.curve(n_points=3, denominator_range=(1e7, 3e8))
+    lc = a.limits(curve["denominator"].to_numpy())[0.95]
+    np.testing.assert_allclose(curve["upper95"], lc[1], rtol=1e-12)
+    # a council 10x the size of another has 10^0.25 = 1.78 x its dispersion: wider effective
+    # limits than the scalar funnel at the median D would give for the large one
+    scalar = funnel(x, n, "rate", target=target, dispersion=a.typical_dispersion)
+    big = np.argmax(n)
+    assert a.table["upper95"].iloc[big] > scalar.table["upper95"].iloc[big]
+
+
+def test_dispersion_function_in_words_and_table():
+    x, n = _delay_like()
+    target = x.sum() / n.sum() * 1e5
+    r = funnel(x, n, "rate", target=target, adjustment="none", dispersion=_rising)
+    median_d = float(_rising(target / 1e5 * np.median(n)))
+    assert r.typical_dispersion == pytest.approx(median_d)
+    text = r.model_description("England", unit_name="council")
+    assert text.endswith(
+        f"exact limits; within-council dispersion rising with size (D = {median_d:.3g} at the "
+        "median council)"
+    )
+    df = pd.DataFrame({"x": x, "n": n, "dispersion": 99.0})
+    t = funnel_table(df, "x", "n", "rate", target=target, dispersion=_rising)
+    assert (
+        t.table["method"]
+        .iloc[0]
+        .endswith(
+            f"within-unit dispersion rising with size (D = {median_d:.3g} at the median unit)"
+        )
+    )
+    assert (t.table["dispersion"] == 99.0).all()  # the input's own column is left alone
+    np.testing.assert_allclose(t.table["dispersion_used"], _rising(target / 1e5 * n))
+
+
+def test_dispersion_function_errors():
+    with pytest.raises(ValueError, match="dispersion function must return positive"):
+        funnel([1.0, 2.0], [10.0, 20.0], "rate", dispersion=lambda e: np.zeros(np.shape(e)))
+    with pytest.raises(ValueError, match="dispersion function must return positive"):
+        funnel_limits([10.0], 5.0, "rate", dispersion=lambda e: -np.ones(np.shape(e)))
+    # a missing denominator is not passed to the function and gets NaN
+    r = funnel([1.0, 2.0, 3.0], [10.0, np.nan, 30.0], "rate", dispersion=_rising)
+    assert np.isnan(r.table["dispersion_used"].iloc[1])

@@ -16,7 +16,13 @@ chapter 9, quasi-likelihood), the limits and z-scores use the *effective counts*
 out of ``n / d``. The value ``x / n`` is unchanged, so limits can still be drawn over the real
 denominators. ``d`` must be estimated elsewhere (e.g. from within-unit monthly variation);
 assuming ``d = 1`` for clustered events (delayed days cluster by patient) makes every unit look
-more precise than it is.
+more precise than it is. ``d`` may also be a function ``d(E)`` of the expected count under the
+target, ``E = theta0 x denominator``, for a dispersion varying with size (e.g.
+:func:`asc_evidence.stats.quasi_poisson.dispersion_function`): the limits at denominator ``n``
+then use ``d(theta0 n)`` and each unit's z-score ``d`` at its own expected count, i.e. the funnel
+of the effective counts ``x_i / d_i`` out of ``n_i / d_i`` unit by unit. Evaluating ``d`` at the
+expected rather than the observed count keeps the limits a function of the denominator alone (a
+test of the target).
 
 Unadjusted control limits (``method``): ``exact`` inverts the binomial or Poisson distribution
 function of the (effective) count at the target for every denominator, using its continuous form
@@ -64,9 +70,9 @@ distance of an unadjusted limit ``L`` from the target on that scale:
   place of ``z s`` keeps the exact limits' small-count accuracy (they are reproduced when
   ``tau2 = 0``), and the result tends to the normal form as denominators grow.
   (Stretching ``D`` by ``sqrt(s^2 + tau2) / s`` instead would also contain the exact limits, but
-  it multiplies their small-count skew on the square-root scale: on delayed transfers 2019-20,
-  expected counts 0.25-39, it left 134 of 150 councils with a zero 99.8% lower limit against 113
-  with quadrature, of which 76 are zero before any adjustment.)
+  it multiplies their small-count skew on the square-root scale: where effective expected
+  counts are small, as for delayed days divided by a large within-unit dispersion, it sets many
+  more lower limits to zero than quadrature does.)
 * multiplicative: ``D_adj = sqrt(phi) D`` (phi floored at 1), the inflation of limits about the
   target of Spiegelhalter (2005a, Section 6).
 
@@ -93,7 +99,7 @@ FunnelPlotR (R package, Chris Mainey): the same transforms, winsorised phi and t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,7 +239,12 @@ def _exact_limits(
     return outs
 
 
-def _check_dispersion(dispersion: float) -> float:
+Dispersion = float | Callable[[np.ndarray], ArrayLike]
+
+
+def _check_dispersion(dispersion: Dispersion) -> Dispersion:
+    if callable(dispersion):
+        return dispersion
     if (
         isinstance(dispersion, bool)
         or not isinstance(dispersion, int | float | np.floating | np.integer)
@@ -241,11 +252,33 @@ def _check_dispersion(dispersion: float) -> float:
     ):
         msg = (
             "dispersion must be one positive finite number (the ratio of the within-unit variance "
-            f"to the binomial/Poisson variance; 1 for none); got {dispersion!r}. Estimate it "
-            "first (e.g. from within-unit monthly variation) and pass a scalar."
+            f"to the binomial/Poisson variance; 1 for none) or a function of the expected count; "
+            f"got {dispersion!r}. Estimate it first (e.g. from within-unit monthly variation) and "
+            "pass a scalar, or a function D(E) for a dispersion varying with size."
         )
         raise ValueError(msg)
     return float(dispersion)
+
+
+def _dispersion_at(dispersion: Dispersion, expected: np.ndarray) -> np.ndarray:
+    """Per-unit dispersion: the scalar, or ``D(expected)`` (NaN where ``expected`` is not > 0)."""
+    expected = np.asarray(expected, dtype=float)
+    if not callable(dispersion):
+        return np.full(expected.shape, float(dispersion))
+    ok = np.isfinite(expected) & (expected > 0)
+    out = np.full(expected.shape, np.nan)
+    if ok.any():
+        got = np.broadcast_to(np.asarray(dispersion(expected[ok]), dtype=float), expected[ok].shape)
+        bad = ~(np.isfinite(got) & (got > 0))
+        if bad.any():
+            msg = (
+                "the dispersion function must return positive finite values at every positive "
+                f"expected count; got {got[bad][:3]} at {expected[ok][bad][:3]}. Floor it (e.g. "
+                "at 1) or check its parameters."
+            )
+            raise ValueError(msg)
+        out[ok] = got
+    return out
 
 
 def _widen(
@@ -276,7 +309,7 @@ def funnel_limits(
     tau2: float = 0.0,
     adjustment: str = "none",
     scale: str | None = None,
-    dispersion: float = 1.0,
+    dispersion: Dispersion = 1.0,
 ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
     """Lower and upper control limits at each denominator, for each confidence level.
 
@@ -299,8 +332,9 @@ def funnel_limits(
     adjustment : {"none", "multiplicative", "additive"}
     scale : {"sqrt", "log", "arcsine", "logit", "standard"} or None
         z-score scale; None picks ``arcsine`` for proportions and ``sqrt`` for rates and ratios.
-    dispersion : float
-        Within-unit dispersion ``d`` (default 1): limits of the effective counts ``n / d``.
+    dispersion : float or callable
+        Within-unit dispersion ``d`` (default 1): limits of the effective counts ``n / d``; a
+        function ``D(E)`` is evaluated at the expected count ``E = target / multiplier x n``.
 
     Returns
     -------
@@ -325,9 +359,10 @@ def funnel_limits(
     d = np.asarray(
         denominator.to_numpy() if isinstance(denominator, pd.Series) else denominator, dtype=float
     )
-    n_eff = d / dispersion
     theta0 = float(target) / multiplier
     _check_target(theta0, kind)
+    with np.errstate(invalid="ignore"):
+        n_eff = d / _dispersion_at(dispersion, theta0 * d)
     bad = ~(np.isfinite(n_eff) & (n_eff > 0))
     s = _sd(n_eff, theta0, kind, scale)
     y0 = float(_to_scale(np.float64(theta0), scale))
@@ -461,7 +496,9 @@ class FunnelResult:
     adjusted lower limit is 0, so a value below the target cannot be told apart from it; NA
     where the limit is missing), with ``99_8`` for 0.998. Flags are ``"above"``, ``"below"``,
     ``"within"`` (missing where the value or denominator is missing). ``phi`` and ``tau2`` are on
-    ``scale``; ``dispersion`` is the within-unit dispersion used for limits and z-scores.
+    ``scale``; ``dispersion`` is the within-unit dispersion used for limits and z-scores (a
+    number, or a function of the expected count; ``table`` then also has ``dispersion_used``,
+    each unit's value at its expected count under the target).
     """
 
     kind: str
@@ -477,7 +514,45 @@ class FunnelResult:
     tau2: float
     winsor: float
     table: pd.DataFrame = field(repr=False)
-    dispersion: float = 1.0
+    dispersion: Dispersion = 1.0
+
+    @property
+    def typical_dispersion(self) -> float:
+        """The within-unit dispersion as one number: the scalar, or ``D`` at the median unit's
+        expected count under the target (NaN without a positive denominator)."""
+        if not callable(self.dispersion):
+            return float(self.dispersion)
+        d = self.table["denominator"].to_numpy(dtype=float, na_value=np.nan)
+        d = d[np.isfinite(d) & (d > 0)]
+        if d.size == 0:
+            return np.nan
+        expected = np.median(d) * self.target / self.multiplier
+        return float(_dispersion_at(self.dispersion, np.array([expected]))[0])
+
+    def dispersion_description(self, unit_name: str = "unit") -> str:
+        """``"within-council dispersion 54.2"``, ``"within-council dispersion rising with size
+        (D = 54.2 at the median council)"``, or ``""`` for none (1 everywhere)."""
+        typical = self.typical_dispersion
+        trend = ""
+        if callable(self.dispersion):
+            d = self.table["denominator"].to_numpy(dtype=float, na_value=np.nan)
+            d = d[np.isfinite(d) & (d > 0)]
+            if d.size:
+                ends = _dispersion_at(
+                    self.dispersion, np.array([d.min(), d.max()]) * self.target / self.multiplier
+                )
+                if ends[1] > ends[0] * (1 + 1e-9):
+                    trend = "rising"
+                elif ends[1] < ends[0] * (1 - 1e-9):
+                    trend = "falling"
+        if trend:
+            return (
+                f"within-{unit_name} dispersion {trend} with size (D = {typical:.3g} at the median "
+                f"{unit_name})"
+            )
+        if typical == 1:
+            return ""
+        return f"within-{unit_name} dispersion {typical:.3g}"
 
     @property
     def overdispersed(self) -> bool:
@@ -535,7 +610,8 @@ class FunnelResult:
         e.g. ``"Poisson funnel around 3.134 (England); square-root scale; additive random-effects
         overdispersion (tau2 = 2.03e-06, phi = 3.36, 10% winsorised each tail); 95% and 99.8%
         exact limits; within-council dispersion 54.2"`` (``centre_label="England"``,
-        ``unit_name="council"``).
+        ``unit_name="council"``); with a dispersion function, e.g. ``"...; within-council
+        dispersion rising with size (D = 54.2 at the median council)"``.
         """
         parts = [f"{KINDS[self.kind]} funnel around {_number(self.target)} ({centre_label})"]
         parts.append(f"{SCALES[self.scale]} scale")
@@ -555,17 +631,19 @@ class FunnelResult:
         levels = [level_label(level) for level in self.confidence]
         joined = levels[0] if len(levels) == 1 else ", ".join(levels[:-1]) + f" and {levels[-1]}"
         parts.append(f"{joined} {'exact' if self.method == 'exact' else 'normal'} limits")
-        if self.dispersion != 1:
-            parts.append(f"within-{unit_name} dispersion {self.dispersion:.3g}")
+        phrase = self.dispersion_description(unit_name)
+        if phrase:
+            parts.append(phrase)
         return "; ".join(parts)
 
     def summary(self) -> dict[str, Any]:
-        """Scalars of the result as a dict (for reports)."""
+        """Scalars of the result as a dict (for reports; ``dispersion`` is
+        :attr:`typical_dispersion`)."""
         return {
             "kind": self.kind, "target": self.target, "method": self.method, "scale": self.scale,
             "adjustment": self.adjustment, "n_units": self.n_units, "phi": self.phi,
             "p_value": self.p_value, "tau2": self.tau2, "winsor": self.winsor,
-            "dispersion": self.dispersion,
+            "dispersion": self.typical_dispersion,
         }  # fmt: skip
 
 
@@ -580,7 +658,7 @@ def funnel(
     multiplier: float | None = None,
     winsor: float = 0.1,
     scale: str | None = None,
-    dispersion: float = 1.0,
+    dispersion: Dispersion = 1.0,
 ) -> FunnelResult:
     """Funnel plot limits, z-scores, overdispersion and flags for all units at once.
 
@@ -610,10 +688,12 @@ def funnel(
     scale : {"sqrt", "log", "arcsine", "logit", "standard"} or None
         z-score scale for z, phi, tau2 and the adjusted limits; None: ``arcsine`` for
         proportions, ``sqrt`` for rates and ratios (see the module notes).
-    dispersion : float
+    dispersion : float or callable
         Within-unit dispersion (default 1): each unit's sampling variance is ``dispersion`` times
         the binomial/Poisson one; z-scores and limits use ``x / dispersion`` events out of
-        ``denominator / dispersion``. One number for all units.
+        ``denominator / dispersion``. One number for all units, or a function ``D(E)`` of the
+        expected count ``E = target / multiplier x denominator`` (vectorised, positive), used at
+        each unit's ``E`` for its z-score and limits, and along the curve.
 
     Returns
     -------
@@ -649,7 +729,9 @@ def funnel(
     theta0 = float(target) / multiplier
     _check_target(theta0, kind)
 
-    x_eff, n_eff = xa / dispersion, da / dispersion
+    with np.errstate(invalid="ignore"):
+        d_unit = _dispersion_at(dispersion, theta0 * np.where(ok, da, np.nan))
+    x_eff, n_eff = xa / d_unit, da / d_unit
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(ok, xa / da, np.nan)
         s = np.where(ok, _sd(n_eff, theta0, kind, scale), np.nan)
@@ -659,6 +741,8 @@ def funnel(
 
     value = y * multiplier
     table = pd.DataFrame({"value": value, "denominator": da, "z": z}, index=index)
+    if callable(dispersion):
+        table["dispersion_used"] = d_unit
     common = {"multiplier": multiplier, "scale": scale, "dispersion": dispersion}
     unadj = funnel_limits(da, target, kind, levels, method, **common)
     adj = funnel_limits(
@@ -705,7 +789,7 @@ def funnel_table(
     multiplier: float | None = None,
     winsor: float = 0.1,
     scale: str | None = None,
-    dispersion: float = 1.0,
+    dispersion: Dispersion = 1.0,
 ) -> FunnelResult:
     """:func:`funnel` on two columns of ``df``; ``result.table`` is ``df`` with the per-unit
     columns appended (``value``, ``z``, limits, flags, ``lower99_8_adj_is_zero``...) and a
@@ -733,8 +817,9 @@ def funnel_table(
         f"{KINDS[kind]} funnel, {LIMIT_METHODS[method]} limits, "
         f"{ADJUSTMENTS[adjustment]} adjustment, {SCALES[result.scale]} scale"
     )
-    if result.dispersion != 1:
-        method_text += f", within-unit dispersion {result.dispersion:.3g}"
+    phrase = result.dispersion_description("unit")
+    if phrase:
+        method_text += f", {phrase}"
     table["method"] = method_text
     table["denominator"] = df[n_col].to_numpy(dtype=float, na_value=np.nan)
     result.table = table
