@@ -29,10 +29,11 @@ def main(cases: list[str]) -> None:
         usable = verdict._usable(councils)
         eng = indicators.get(key)
         eng = eng[(eng["council_code"] == indicators.ENGLAND) & (eng["period"] == period)]
-        res = verdict._funnel(ind, usable, verdict._england(ind, eng, councils, usable))
+        england = verdict._england(ind, eng, councils, usable)
+        res = verdict._funnel(ind, usable, england, verdict.within_dispersion(ind, period))
         t = res.table
         print(
-            f"{key} | {period} | {res.scale} | {res.phi:.2f} | {res.tau2:.3g} | {res.dispersion:.1f} | "
+            f"{key} | {period} | {res.scale} | {res.phi:.2f} | {res.tau2:.3g} | {res.typical_dispersion:.1f} | "
             f"{res.n_units} | {(t['flag99_8_adj'] == 'above').sum()} | "
             f"{(t['flag99_8_adj'] == 'below').sum()} | {(t['lower99_8_adj'] <= 0).sum()} | "
             f"{(t['lower99_8_adj'] <= verdict.NEAR_ZERO * res.target).sum()}"

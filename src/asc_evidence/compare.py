@@ -29,6 +29,7 @@ from asc_evidence.verdict import (
     combined_value,
     england_value,
     intervals,
+    within_dispersion,
 )
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
 
@@ -54,7 +55,7 @@ def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
     out["compared with England"] = "Not compared"
     if ind.kind == "price" or out.empty:
         return out
-    disp = out["dispersion"] if "dispersion" in out else 1.0
+    disp = within_dispersion(ind, str(out["period"].iloc[0]))  # the year's D(mu) (delays), else 1
     ci = intervals(ind, out["numerator"], out["denominator"], disp)
     out["lower95"], out["upper95"] = ci[0.95]
     if "months" in out:  # too few months for an annual figure: no interval, no comparison
@@ -177,8 +178,12 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
             denominator=mine["denominator"].round(), kind="proportion", polarity=ind.polarity,
         )  # fmt: skip
     else:
-        disp = mine["dispersion"] if "dispersion" in mine else 1.0
-        lo, hi = intervals(ind, mine["numerator"], mine["denominator"], disp)[0.95]
+        lo, hi = np.full(len(mine), np.nan), np.full(len(mine), np.nan)
+        for i, (period, x, n) in enumerate(
+            zip(mine["period"], mine["numerator"], mine["denominator"], strict=True)
+        ):  # each year with its own D(mu) (delays) or 1
+            ci = intervals(ind, x, n, within_dispersion(ind, period))[0.95]
+            lo[i], hi[i] = ci[0][0], ci[1][0]
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
             polarity=ind.polarity,

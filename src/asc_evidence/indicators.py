@@ -368,6 +368,52 @@ def delay_dispersion(responsible: str = "social_care", month_effect: bool = True
     return out.rename(columns={"fy": "period"})
 
 
+def delay_variance(responsible: str = "social_care", month_effect: bool = True) -> pd.DataFrame:
+    """Per financial year: dispersion of councils' delayed days rising with council size.
+
+    :func:`asc_evidence.stats.quasi_poisson.power_variance` over council rows (council and month
+    effects; ``Var = phi mu (mu / mu_ref)^b`` monthly, AR(1) coefficient ``rho + rho_slope log
+    size``): columns ``period, units, unit_months, months, mu_ref, phi, b, b_se, rho, rho_slope,
+    rho_slope_se, ar1_factor, dispersion_ref, pearson_x2, capped, converged``. A council expecting
+    ``mu`` delayed days in the year has annual dispersion ``quasi_poisson.dispersion_at(mu, row)``.
+    """
+    from asc_evidence.stats.quasi_poisson import power_variance
+
+    dt = monthly_delays(responsible)
+    dt = dt[dt["level"] == "council"]
+    out = power_variance(
+        dt,
+        count="value",
+        exposure="days_in_month",
+        unit="council_code",
+        block="fy",
+        time="month_index",
+        month_effect=month_effect,
+    )
+    return out.rename(columns={"fy": "period"})
+
+
+def _delay_dispersion_column(g: pd.DataFrame, responsible: str) -> np.ndarray:
+    """Per row of ``g`` (``fy, level, numerator, months``): councils' annual dispersion at their
+    observed days (:func:`delay_variance`); other rows (England), which are sums of councils,
+    the days-weighted mean of the councils' (``Var(sum) = sum D_i x_i``); NaN without days."""
+    from asc_evidence.stats.quasi_poisson import dispersion_at
+
+    par = delay_variance(responsible).set_index("period").reindex(g["fy"].to_numpy())
+    x = g["numerator"].to_numpy(dtype=float)
+    council = (g["level"] == "council").to_numpy() & np.isfinite(x)
+    council &= par["phi"].notna().to_numpy() & (g["months"] > 0).to_numpy()
+    d = np.full(len(g), np.nan)
+    d[council] = dispersion_at(
+        x[council], par[council], months=g["months"].to_numpy(dtype=float)[council]
+    )
+    weighted = pd.Series(np.where(council, d * x, np.nan), index=g.index).groupby(g["fy"]).sum()
+    days = pd.Series(np.where(council, x, np.nan), index=g.index).groupby(g["fy"]).sum()
+    other = ~council & np.isfinite(x) & (g["level"] != "council").to_numpy()
+    d[other] = g.loc[other, "fy"].map(weighted / days).to_numpy(dtype=float)
+    return d
+
+
 def delay_responsibility(ind: Indicator) -> str:
     """Who a delayed-transfer indicator's delays are attributed to (``social_care`` or ``both``),
     from its ``dtoc_monthly`` measure ``dtoc_days_<responsible>``."""
@@ -385,9 +431,10 @@ def delayed_transfers(ind: Indicator) -> pd.DataFrame:
     (``dtoc_days_social_care`` or ``dtoc_days_both``). Over the months a council reported in the
     financial year: ``numerator`` = delayed days, ``denominator`` = 18+ population x days in those
     months (adult person-days), ``value`` = numerator / denominator x 100,000 (as ASCOF 2C from
-    2015-16). Extra columns: ``months`` (months reported) and ``dispersion`` (the year's pooled
-    variance inflation of annual delayed days relative to Poisson, floored at 1; see
-    :func:`delay_dispersion`), so a 95% interval is
+    2015-16). Extra columns: ``months`` (months reported) and ``dispersion`` (variance of the
+    council's annual delayed days relative to Poisson at its observed days, rising with council
+    size, floored at 1; England: the days-weighted mean over councils; see
+    :func:`delay_variance`), so a 95% interval is
     ``quasi_poisson.overdispersed_rate_ci(numerator, denominator, dispersion)``.
 
     Flags: ``fewer than 10 months reported (n of K)`` comes first when it applies (the verdict
@@ -433,8 +480,7 @@ def delayed_transfers(ind: Indicator) -> pd.DataFrame:
         g.loc[idx, "england_sum"] = True
     g["value"] = g["numerator"] / g["denominator"] * ind.multiplier
 
-    disp = delay_dispersion(responsible).set_index("period")["dispersion"]
-    g["dispersion"] = g["fy"].map(disp).clip(lower=1.0)
+    g["dispersion"] = _delay_dispersion_column(g, responsible)
 
     few = g["months"] < MIN_MONTHS
     flag = pd.Series("", index=g.index)

@@ -41,6 +41,7 @@ from asc_evidence.indicators import HEADLINE, INDICATORS, MIN_MONTHS, Indicator,
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.stats.funnel import ADJUSTMENTS, SCALES, FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
+from asc_evidence.stats.quasi_poisson import dispersion_function, overdispersed_rate_ci
 
 MIN_FUNNEL_UNITS = 3
 NEAR_ZERO = 0.1  # an adjusted lower limit below 10% of England's value cannot show "lower"
@@ -193,11 +194,15 @@ def _usable(councils_: pd.DataFrame) -> pd.DataFrame:
     return usable
 
 
-def _dispersion(rows: pd.DataFrame) -> float:
-    """Within-council dispersion of the period (1 unless the table carries one, e.g. delays)."""
-    if "dispersion" not in rows or rows["dispersion"].isna().all():
+def within_dispersion(ind: Indicator, period: str):
+    """Within-council dispersion: for delayed transfers the year's ``D(mu)`` rising with council
+    size, a function of a council's expected annual days (``indicators.delay_variance``); else 1."""
+    if ind.section != "delayed_discharges":
         return 1.0
-    return float(max(1.0, rows["dispersion"].dropna().median()))
+    params = indicators.delay_variance(indicators.delay_responsibility(ind)).set_index("period")
+    if period not in params.index or not np.isfinite(params.loc[period, "phi"]):
+        return 1.0
+    return dispersion_function(params.loc[period])
 
 
 def _england(
@@ -268,8 +273,10 @@ def intervals(
     """
     x = np.atleast_1d(np.asarray(numerator, dtype=float))
     n = np.atleast_1d(np.asarray(denominator, dtype=float))
-    d = np.broadcast_to(np.asarray(dispersion, dtype=float), x.shape)
-    d = np.where(np.isfinite(d) & (d > 0), d, 1.0)
+    d = None
+    if not callable(dispersion):
+        d = np.broadcast_to(np.asarray(dispersion, dtype=float), x.shape)
+        d = np.where(np.isfinite(d) & (d > 0), d, 1.0)
     ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x >= 0)
     out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for level in (0.95, 0.998):
@@ -282,15 +289,22 @@ def intervals(
                 )
                 lo[ok], hi[ok] = np.asarray(ci.lower) * 100, np.asarray(ci.upper) * 100
             elif ind.kind == "rate":
-                ci = rate_ci(
-                    x[ok] / d[ok], n[ok] / d[ok], multiplier=ind.multiplier, confidence=level
-                )
+                if d is None:  # D(mu) at each limit (quasi_poisson.overdispersed_rate_ci)
+                    ci = overdispersed_rate_ci(
+                        x[ok], n[ok], dispersion, multiplier=ind.multiplier, confidence=level
+                    )
+                else:
+                    ci = rate_ci(
+                        x[ok] / d[ok], n[ok] / d[ok], multiplier=ind.multiplier, confidence=level
+                    )
                 lo[ok], hi[ok] = np.asarray(ci.lower), np.asarray(ci.upper)
         out[level] = (lo, hi)
     return out
 
 
-def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResult | None:
+def _funnel(
+    ind: Indicator, usable: pd.DataFrame, england: float, dispersion=1.0
+) -> FunnelResult | None:
     """Funnel of all councils with counts around England (None with too few councils)."""
     if len(usable) < MIN_FUNNEL_UNITS or not np.isfinite(england) or england <= 0:
         return None
@@ -304,7 +318,7 @@ def _funnel(ind: Indicator, usable: pd.DataFrame, england: float) -> FunnelResul
         kind,
         target=england,
         multiplier=ind.multiplier,
-        dispersion=_dispersion(usable),
+        dispersion=dispersion,
     )
 
 
@@ -375,7 +389,8 @@ def _numbers(
     year = table[table["period"] == period]
     usable = _usable(councils_)
     england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
-    res = None if ind.kind == "price" else _funnel(ind, usable, england)
+    disp = within_dispersion(ind, period)
+    res = None if ind.kind == "price" else _funnel(ind, usable, england, disp)
     name = lookup(code).name
     area = indicators.area_of(ind.key, code, period) or code
     base = {
@@ -432,7 +447,6 @@ def _numbers(
     nbu = usable.loc[[c for c in nb if c in usable.index]]
     v.neighbours_value = pooled_value(nbu, ind)
     v.neighbours_n = len(nbu)
-    disp = _dispersion(usable) if len(usable) else _dispersion(councils_)
     ci = intervals(ind, row["numerator"], row["denominator"], disp)
     v.lower95, v.upper95 = float(ci[0.95][0][0]), float(ci[0.95][1][0])
     v.lower99_8, v.upper99_8 = float(ci[0.998][0][0]), float(ci[0.998][1][0])
@@ -570,8 +584,9 @@ def _short_model(res: FunnelResult) -> str:
         f"Funnel on the {SCALES[res.scale]} scale with {ADJUSTMENTS[res.adjustment]} for "
         f"overdispersion between councils, phi = {res.phi:.1f}"
     )
-    if res.dispersion > 1:
-        text += f", within-council dispersion {res.dispersion:.0f}"
+    phrase = res.dispersion_description("council")
+    if phrase:
+        text += f", {phrase}"
     return text
 
 
