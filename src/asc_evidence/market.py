@@ -463,7 +463,12 @@ def capacity_notes(council_code: str) -> list[str]:
             f"{names.get(area, area)} ({area}), the predecessor area, beds and populations alike; "
             "beds cannot be divided between successors from the published counts."
         )
-    notes += [f"Geography: {f}." for f in flags if "predecessor area" not in f]
+    boundary = [p for f in flags for p in f.split("; ") if p.startswith("boundary:")]
+    notes += [
+        f"Geography: {p.removeprefix('boundary: ')}."
+        for p in dict.fromkeys(boundary)
+        if "predecessor area" not in p
+    ]
     base = mine[(mine["year"] == BEDS_BASE_YEAR) & (mine["age_band"] == "75+")]
     snpp = build.load("population_projection")
     s = snpp[
@@ -860,7 +865,7 @@ def price_figure(
         f"{council.name}: price paid, in-house unit cost and Fair Cost of Care", weight="bold"
     )
     note = (
-        " Hollow: in-house cost flagged implausible (few hours or weeks in-house and over 5 x the "
+        ". Hollow: in-house cost flagged implausible (few hours or weeks in-house and over 5 x the "
         "price paid, or far above other councils): not a fair comparison with the price"
         if flagged_any
         else ""
@@ -868,7 +873,7 @@ def price_figure(
     charts.caption(
         fig,
         f"{SOURCE_PRICES}. Cash prices, no inflation adjustment; lines never join different "
-        f"bases; neighbours' median over distinct neighbour areas.{note}",
+        f"bases; neighbours' median over distinct neighbour areas{note}",
         "2008-09 to 2014-15, 2020-21 to 2021-22, 2022-23",
     )
     fig.tight_layout()
