@@ -199,6 +199,22 @@ def test_neighbours_pool_each_area_once(capacity, monkeypatch) -> None:
     assert "100 more than in 2021" in text
 
 
+def test_sentence_and_summary_edge_cases(monkeypatch) -> None:
+    cqc = _cqc()
+    cqc.loc[(cqc["council_code"] == A) & (cqc["measure"] == "care_home_beds"), "value"] = 0.0
+    tables = market.capacity_from_tables(cqc, _mye(), _snpp(), _npp())
+    monkeypatch.setattr(market, "capacity_tables", lambda: tables)
+    text = market.capacity_sentence(A, ())
+    assert "Swindon had no registered care-home beds" in text
+    assert "England 58.3 per 1,000" in text  # (0 + 50 + 300) / 6,000 x 1,000
+    # no neighbours: the column is there, blank; no nursing count: no 'with nursing' words
+    s = market.capacity_summary(B, ())
+    assert s["neighbours per 1,000"].isna().all()
+    assert "with nursing" not in market.capacity_sentence(B, ())
+    with pytest.raises(market.MarketInputError, match="year must be one of"):
+        market.capacity_sentence(B, (), year=2040)
+
+
 @pytest.mark.parametrize("k", [0.5, 2.0, 3.0])
 def test_beds_needed_scale_with_projected_population(k: float) -> None:
     base, _ = market.capacity_from_tables(_cqc(), _mye(), _snpp(), _npp())

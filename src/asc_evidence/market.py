@@ -429,12 +429,13 @@ def capacity_summary(
     key = ["bed_type", "age_band", "year"]
     mine = rows[rows["role"] == "council"].set_index(key)
     per = rows.pivot_table(index=key, columns="role", values="beds_per_1000", aggfunc="first")
+    per = per.reindex(index=mine.index, columns=["council", "neighbours", "England"])
     out = pd.DataFrame(
         {
             "population": mine["population"].round().astype("Int64"),
             "beds per 1,000": mine["beds_per_1000"].round(1),
-            "neighbours per 1,000": per.reindex(mine.index).get("neighbours", np.nan).round(1),
-            "England per 1,000": per.reindex(mine.index)["England"].round(1),
+            "neighbours per 1,000": per["neighbours"].round(1),
+            "England per 1,000": per["England"].round(1),
             "beds needed": mine["beds_needed"].round().astype("Int64"),
             "needed (low)": mine["beds_needed_low"].round().astype("Int64"),
             "needed (high)": mine["beds_needed_high"].round().astype("Int64"),
@@ -527,22 +528,35 @@ def capacity_sentence(
         if "neighbours" in now.index
         else ""
     )
+    head = f"{council.name}{where} had "
+    eng = f"England {now.loc['England', 'beds_per_1000']:.1f}"
+    if me["beds"] == 0:
+        return (
+            f"{head}no registered care-home beds on {BEDS_DATE} ({eng} per 1,000 people aged "
+            f"{age}), so there is no ratio to carry forward."
+        )
     extra = fut["extra_beds"]
-    more = "more" if extra >= 0 else "fewer"
+    gap = _about(abs(extra))
+    if gap == "0":
+        gap_words = "about the same as in 2021"
+    else:
+        gap_words = f"{gap} {'more' if extra > 0 else 'fewer'} than in 2021"
     return (
-        f"{council.name}{where} had {me['beds']:,.0f} registered care-home beds{nurse} on "
-        f"{BEDS_DATE}, {me['beds_per_1000']:.1f} per 1,000 people aged {age} ({nb}England "
-        f"{now.loc['England', 'beds_per_1000']:.1f}); keeping that ratio as the {age} population "
-        f"grows would take about {_about(fut['beds_needed'])} beds by {year} "
+        f"{head}{me['beds']:,.0f} registered care-home beds{nurse} on {BEDS_DATE}, "
+        f"{me['beds_per_1000']:.1f} per 1,000 people aged {age} ({nb}{eng}); keeping that ratio "
+        f"at the projected {age} population would take about {_about(fut['beds_needed'])} beds by {year} "
         f"({_about(fut['beds_needed_low'])} to {_about(fut['beds_needed_high'])} across the ONS "
-        f"variant projections), {_about(abs(extra))} {more} than in 2021."
+        f"variant projections), {gap_words}."
     )
 
 
 def _about(x: float) -> str:
-    """A count for words: 3 significant figures, at least to the nearest 10 (1,937 -> 1,940)."""
+    """A count for words: whole numbers under 100, else 3 significant figures to at least the
+    nearest 10 (14.6 -> 15, 644 -> 640, 1,937 -> 1,940)."""
     if not np.isfinite(x):
         return "an unknown number of"
+    if abs(x) < 100:
+        return f"{x:,.0f}"
     digits = max(1, len(str(int(abs(x)))) - 3)
     return f"{round(x, -digits):,.0f}"
 
