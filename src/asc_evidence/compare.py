@@ -464,32 +464,59 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
 
 
 def fees_vs_costs(council: str) -> pd.DataFrame:
-    """Price paid to external providers against the council's own in-house unit cost and, for 2022,
-    its Fair Cost of Care median (where extracted), by period. Wide table, rounded to pence."""
-    from asc_evidence.build import load
+    """Price paid to providers against the council's own in-house unit cost and, for 2022-23, its
+    Fair Cost of Care median (where extracted), by period, with the ``basis`` of each period.
 
-    parts = []
-    for table in ("unit_costs", "ascfr_2021_22", "fair_cost_of_care_2022"):
-        df = load(table)
-        parts.append(df[(df["council_code"] == council) & df["value"].notna()])
-    df = pd.concat(parts, ignore_index=True)
-    keep = {
-        "fee_home_care_hour_independent": "home care £/hour: paid to independent sector",
-        "fee_home_care_hour_external": "home care £/hour: paid to external providers",
-        "unit_cost_home_care_hour_own": "home care £/hour: in-house unit cost",
-        "fee_residential_65_week_independent": "residential 65+ £/week: paid to others",
-        "fee_residential_65_week_external": "residential 65+ £/week: paid to external providers",
-        "unit_cost_residential_65_week_own": "residential 65+ £/week: in-house unit cost",
+    Built from :func:`asc_evidence.market.price_table`, so it follows the package's geography rule
+    (a recoded council's rows under its old code are its own, e.g. Somerset's ASC-FR rows under
+    E10000027; a split successor shows its predecessor's figures, flagged). ``in-house cost
+    flagged`` says why an in-house cost is not a fair comparison with the price
+    (:func:`asc_evidence.market.flag_in_house`); ``flag`` carries the source and boundary notes.
+    Wide table indexed by period, rounded to pence; missing cells blank.
+    """
+    from asc_evidence import market
+    from asc_evidence.councils import require_current
+
+    council = require_current(council).code
+    t = market.price_table()
+    mine = t[t["council_code"] == council]
+    short = {
+        market.HOME_CARE: "home care £/hour",
+        market.RESIDENTIAL: "residential 65+ £/week",
+        market.NURSING: "nursing 65+ £/week",
     }
-    fcoc = df[df["measure"].str.startswith("fcoc_")]
-    df = df[df["measure"].isin(keep)]
-    wide = df.pivot_table(index="period", columns="measure", values="value", aggfunc="first")
-    wide = wide.rename(columns=keep)
-    if len(fcoc):
-        extra = fcoc.pivot_table(index="period", columns="measure", values="value", aggfunc="first")
-        extra.columns = [
-            f"Fair Cost of Care median: {c.removeprefix('fcoc_').replace('_', ' ')}"
-            for c in extra.columns
-        ]
-        wide = wide.join(extra, how="outer")
+    basis = {
+        market.PSS_PAID: "PSS-EX1 (price: unit cost of care bought from the independent sector)",
+        market.PSS_OWN: "PSS-EX1 (price: unit cost of care bought from the independent sector)",
+        market.PSS_1415: "PSS-EX1 2014-15 (summed over support reasons; not comparable with "
+        "earlier years)",
+        market.ASCFR_PAID: "ASC-FR (price: average rate paid to external providers)",
+        market.ASCFR_OWN: "ASC-FR (price: average rate paid to external providers)",
+        market.FCOC_BASIS: "Fair Cost of Care 2022 (median cost of care; extracted, not official)",
+    }
+    columns = [
+        f"{short[s]}: {r}"
+        for s in market.SERVICES
+        for r in (market.PAID, market.IN_HOUSE, market.FCOC)
+        if not (s == market.NURSING and r == market.IN_HOUSE)
+    ]
+    label = mine["service"].map(short) + ": " + mine["series"]
+    wide = mine.assign(column=label).pivot_table(
+        index="period", columns="column", values="value", aggfunc="first"
+    )
+    wide = wide.reindex(columns=[c for c in columns if c in set(label)])
+    wide.columns.name = None
+    per = mine.groupby("period")
+    wide.insert(0, "basis", per["basis"].agg(lambda b: "; ".join(sorted({basis[x] for x in b}))))
+    bad = mine[mine["implausible"]]
+    why = (bad["service"].map(short) + " in-house: " + bad["implausible_reason"]).groupby(
+        bad["period"]
+    )
+    wide["in-house cost flagged"] = why.agg("; ".join).reindex(wide.index)
+    said = r"2014-15: summed over primary support reasons; new Care Act categories[^;]*"
+    parts = mine["flag"].str.replace(said, "", regex=True).str.split("; ").explode()
+    parts = parts[parts.str.strip().ne("")]  # the 2014-15 note is said by the basis
+    wide["flag"] = parts.groupby(mine.loc[parts.index, "period"]).agg(
+        lambda f: "; ".join(dict.fromkeys(f))
+    )
     return for_display(wide.sort_index().round(2))
