@@ -44,7 +44,6 @@ Tables
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch, registry
+from asc_evidence.sources import excel
 
 SOURCE = "delayed_transfers"
 TYPE_B_DIR = "delayed_transfers/la_type_b_days_2011_2019/"
@@ -194,9 +194,7 @@ def read_workbook(path: Path) -> pd.DataFrame:
     The responsible-org sheet gives NHS / Social Care / Both / Total; the reason sheet adds one
     measure per reason (its Total repeats the other sheet's and is checked, not kept).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns that the xlrd engine is deprecated
-        sheets = pd.read_excel(path, sheet_name=[ORG_SHEET, REASON_SHEET], header=None)
+    sheets = excel.read_excel(path, sheet_name=[ORG_SHEET, REASON_SHEET], header=None)
     org = parse_sheet_grid(sheets[ORG_SHEET], "org", f"{path.name} [{ORG_SHEET}]")
     reason = parse_sheet_grid(sheets[REASON_SHEET], "reason", f"{path.name} [{REASON_SHEET}]")
     return pd.concat([org, reason], ignore_index=True)

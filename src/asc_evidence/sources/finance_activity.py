@@ -33,6 +33,7 @@ from asc_evidence.build import TableSpec
 from asc_evidence.councils import lookup
 from asc_evidence.errors import SchemaChangedError, UnknownCouncilError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 
 PSS_DIR = "finance_activity/bengoodair_adults_social_care_data/Raw_data"
 PSS_UNIT_COST_FILES: dict[str, str] = {
@@ -603,7 +604,7 @@ def parse_ascfr_tables(grids: dict[str, pd.DataFrame], file: str) -> pd.DataFram
 def make_ascfr_2021_22() -> pd.DataFrame:
     """The ``ascfr_2021_22`` table."""
     path = fetch(ASCFR_2021_22_FILE)
-    grids = pd.read_excel(path, sheet_name=list(ASCFR_SELECTION), header=None, dtype=object)
+    grids = excel.read_excel(path, sheet_name=list(ASCFR_SELECTION), header=None, dtype=object)
     return parse_ascfr_tables(grids, path.name)
 
 

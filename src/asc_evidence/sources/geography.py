@@ -30,6 +30,7 @@ from asc_evidence import tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 
 LTLA_UTLA_KEY = (
     "geography/ons_ltla_utla_lookup_2022/Lower_Tier_Local_Authority_to_Upper_Tier_Local_Authority_"
@@ -188,7 +189,7 @@ def parse_iod_summary(path: Path) -> pd.DataFrame:
     Returns ``code, name, imd_average_score`` (2019 local authority codes). The first two columns
     are the code and name; their header names differ between the lower- and upper-tier files.
     """
-    df = pd.read_excel(path, sheet_name="IMD")
+    df = excel.read_excel(path, sheet_name="IMD")
     df.columns = [str(c).strip() for c in df.columns]  # MHCLG headers end with a space
     tidy.expect_columns(df.columns, ["IMD - Average score"], path.name)
     code, name = df.columns[0], df.columns[1]

@@ -35,7 +35,6 @@ Tables (council = upper tier with adult social services, on April 2023 codes unl
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 from asc_evidence.sources import geography as geo
 
 # ---------------------------------------------------------------------------------------------
@@ -169,17 +169,6 @@ def _keep_codes(codes: pd.Series) -> pd.Series:
     return geo.level_of(codes).notna() | codes.isin(parts)
 
 
-def _excel_kwargs(path: Path) -> dict[str, object]:
-    # .xls: let xlrd load only the sheets asked for (about 10x faster on these workbooks)
-    return {"engine_kwargs": {"on_demand": True}} if path.suffix == ".xls" else {}
-
-
-def _read_excel(path: Path, **kwargs: object) -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # xlrd deprecation and openpyxl print-area notes
-        return pd.read_excel(path, **_excel_kwargs(path), **kwargs)
-
-
 def _number_label(x: object) -> str:
     text = str(x).strip()
     return str(int(float(text))) if re.fullmatch(r"\d+(\.0+)?", text) else text
@@ -230,9 +219,7 @@ def parse_mye2_grid(grid: pd.DataFrame, file: str) -> pd.DataFrame:
 
 def _mye_long(path: Path) -> pd.DataFrame:
     """All three MYE2 sheets of one workbook as ``code, name, sex, age, value`` (kept areas only)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        book = pd.ExcelFile(path, **_excel_kwargs(path))
+    with excel.open_workbook(path) as book:
         names = book.sheet_names
         pieces = []
         for sex, candidates in MYE_SHEETS.items():
@@ -240,7 +227,7 @@ def _mye_long(path: Path) -> pd.DataFrame:
             if sheet is None:
                 msg = f"{path.name} (sheets)"
                 raise SchemaChangedError(msg, list(candidates), names)
-            grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+            grid = excel.read_excel(book, sheet_name=sheet, header=None, dtype=object)
             wide = parse_mye2_grid(grid, f"{path.name} [{sheet}]")
             wide = wide[_keep_codes(wide["code"])]
             long = wide.melt(id_vars=["code", "name"], var_name="age", value_name="raw")
@@ -428,7 +415,7 @@ def make_population_projection_variants() -> pd.DataFrame:
     pieces = []
     for variant in NPP_VARIANTS:
         path = fetch(npp_key(variant))
-        sheet = _read_excel(path, sheet_name="Population")
+        sheet = excel.read_excel(path, sheet_name="Population")
         pieces.append(parse_npp_population(sheet, variant, path.name))
     return pd.concat(pieces, ignore_index=True)
 
@@ -771,7 +758,7 @@ def build_council_profile(
 def mye_2018_district_population() -> pd.Series:
     """Mid-2018 all-ages population by April 2019 code (weights for IoD2019 district scores)."""
     path = fetch(MYE_FILES["2018"])
-    grid = _read_excel(path, sheet_name="MYE2-All", header=None, dtype=object)
+    grid = excel.read_excel(path, sheet_name="MYE2-All", header=None, dtype=object)
     long = parse_mye2_grid(grid, path.name).melt(
         id_vars=["code", "name"], var_name="age", value_name="raw"
     )
