@@ -120,7 +120,10 @@ def to_number(raw: pd.Series, markers: dict[str, str]) -> tuple[pd.Series, pd.Se
     text = raw.astype("string")
     codes, uniques = pd.factorize(text)  # missing cells -> -1, parsed as the extra last entry
     if len(uniques) + 1 < len(text):
-        distinct = pd.Series([*uniques, pd.NA], dtype="string")
+        distinct = pd.concat(
+            [pd.Series(uniques, dtype="string"), pd.Series([pd.NA], dtype="string")],
+            ignore_index=True,
+        )
         values, flags = to_number(distinct, markers)
         take = np.where(codes < 0, len(uniques), codes)
         return (

@@ -137,7 +137,7 @@ def parse_official(path: Path, period: str = OFFICIAL_PERIOD) -> pd.DataFrame:
     tidy.expect_columns(raw.columns, OFFICIAL_COLUMNS, path.name)
     df = _areas(raw)
     df = df[df["Measure Type"].isin(["Numerator", "Denominator", "Outcome"])]
-    unknown = set(df["Disaggregation Level"]) - set(DISAGGREGATIONS)
+    unknown = set(df["Disaggregation Level"].unique()) - set(DISAGGREGATIONS)
     if unknown:
         msg = f"{path.name}: unknown disaggregation levels {sorted(unknown)}; add them to DISAGGREGATIONS."
         raise ValueError(msg)

@@ -364,7 +364,7 @@ def make_dtoc_monthly() -> pd.DataFrame:
     """Build ``dtoc_monthly`` from the mirror/cache (105 official workbooks + Jan-Feb 2020)."""
     official = parse_type_b([fetch(k) for k in type_b_keys()])
     extra = parse_jonnyp(fetch(JONNYP_KEY))
-    extra = extra[~extra["period"].isin(set(official["period"]))]
+    extra = extra[~extra["period"].isin(set(official["period"].unique()))]
     return pd.concat([official, extra], ignore_index=True)
 
 

@@ -109,12 +109,14 @@ def add_successors(
     '+', empty for rows that were already there).
     """
     out = df.assign(successor_of="")
-    present = set(out[code_col])
+    present = set(out[code_col].unique())
     pieces = [out]
+    all_parts = {p for parts in SUCCESSOR_COMPONENTS.values() for p in parts}
+    candidates = out[out[code_col].isin(all_parts)]  # filter the long frame once
     for succ, parts in SUCCESSOR_COMPONENTS.items():
         if succ in present or not set(parts) <= present:
             continue
-        comp = out[out[code_col].isin(parts)]
+        comp = candidates[candidates[code_col].isin(parts)]
         sums = strict_sum(comp, by or [], value_cols)
         pieces.append(sums.assign(**{code_col: succ, "successor_of": "+".join(parts)}))
     return pd.concat(pieces, ignore_index=True)

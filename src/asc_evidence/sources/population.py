@@ -123,9 +123,12 @@ def to_age_bands(
     merged = long[[*keys, src, value]].merge(weights, left_on=src, right_on="src", how="inner")
     merged["_v"] = merged[value] * merged["weight"]
     merged["_partial"] = merged["weight"] < 1
-    out = geo.strict_sum(merged, [*keys, "age_band"], ["_v"]).rename(columns={"_v": value})
-    partial = merged.groupby([*keys, "age_band"], sort=False, observed=True)["_partial"].any()
-    return out.merge(partial.rename("approximate").reset_index(), on=[*keys, "age_band"])
+    # one grouping for the strict sum (as geography.strict_sum) and the approximate flag
+    grouped = merged.groupby([*keys, "age_band"], sort=False, observed=True)
+    sums = grouped["_v"].sum(min_count=1)
+    out = sums.where(grouped["_v"].count().eq(grouped.size())).rename(value).to_frame()
+    out["approximate"] = grouped["_partial"].any()
+    return out.reset_index()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,9 +137,11 @@ def to_age_bands(
 
 def _join_flags(*flags: pd.Series) -> pd.Series:
     """Join non-empty flag strings with '; ' row-wise."""
-    frame = pd.concat([f.astype("string").fillna("") for f in flags], axis=1)
-    joined = frame.apply(lambda col: col.where(col == "", col + "; "), axis=0).sum(axis=1)
-    return joined.str.rstrip("; ").astype("string")
+    columns = [f.astype("string").fillna("").to_numpy(dtype=object) for f in flags]
+    joined = [
+        "".join(f"{f}; " for f in row if f).rstrip("; ") for row in zip(*columns, strict=True)
+    ]
+    return pd.Series(joined, index=flags[0].index, dtype="string")
 
 
 def _boundary_flags(codes: pd.Series, successor_of: pd.Series) -> pd.Series:
@@ -336,7 +341,7 @@ def parse_snpp_2018(path: Path) -> pd.DataFrame:
     )
     long["value"], _ = tidy.to_number(long["raw"], {})
     long = long.rename(columns={"CODE": "code", "AREA": "name", "AGE GROUP": "age"})
-    groups = set(long["age"])
+    groups = set(long["age"].unique())
     if groups != set(FIVE_YEAR_BANDS) | {"All ages"}:
         msg = f"{path.name} (AGE GROUP values)"
         raise SchemaChangedError(msg, [*FIVE_YEAR_BANDS, "All ages"], sorted(groups))
