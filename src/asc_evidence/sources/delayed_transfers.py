@@ -90,18 +90,17 @@ def _header_key(text: str) -> str:
     return "Total" if text.upper() == "TOTAL" else text
 
 
-def _text_grid(grid: pd.DataFrame) -> np.ndarray:
-    """The cells as stripped text in a 2-D object array; empty cells are ``None``.
+def _text_grid(grid: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """The cells as stripped text (``str(cell).strip()``) in a 2-D object array; empty cells ``None``.
 
-    Computed once per sheet and shared by the header, period and body steps: one Python pass over
-    about 3,000 cells is far cheaper than pandas string methods column by column.
+    Computed once per sheet (vectorised) and shared by the header, period and body steps.
     """
-    values = grid.to_numpy(dtype=object)
-    text = [[None if pd.isna(v) else str(v).strip() for v in row] for row in values]
-    out = np.empty(values.shape, dtype=object)
-    if values.size:
-        out[:] = text
-    return out
+    values = grid.to_numpy(dtype=object) if isinstance(grid, pd.DataFrame) else grid
+    if values.size == 0:
+        return np.empty(values.shape, dtype=object)
+    text = np.char.strip(values.astype(str)).astype(object)
+    text[pd.isna(values)] = None
+    return text
 
 
 def find_header(
@@ -171,7 +170,8 @@ def parse_sheet_grid(grid: pd.DataFrame, kind: str, file: str) -> pd.DataFrame:
     else:
         msg = f"kind must be 'org' or 'reason', not {kind!r}"
         raise ValueError(msg)
-    text = _text_grid(grid)
+    cells = grid.to_numpy(dtype=object)
+    text = _text_grid(cells)
     pos, header = find_header(grid, expected, file, text)
     period = sheet_period(grid, pos, file, text)
     cols = _first_columns(header, ["Code", "Name", "ONS Geography", *measures])
@@ -187,7 +187,7 @@ def parse_sheet_grid(grid: pd.DataFrame, kind: str, file: str) -> pd.DataFrame:
             cells = np.array([c if c is None else re.sub(r"\.0$", "", c) for c in cells], object)
         return pd.array(np.tile(cells, k), dtype="string")
 
-    values = grid.to_numpy(dtype=object)[rows][:, [cols[label] for label, _ in kept]]
+    values = cells[rows][:, [cols[label] for label, _ in kept]]
     return pd.DataFrame(
         {
             "period": pd.Series(period, index=range(n * k), dtype="str"),
