@@ -20,6 +20,14 @@ def test_to_number_maps_markers_to_nan_with_reason() -> None:
     assert flags.tolist() == ["", "suppressed", "not available", "not available", "", ""]
 
 
+def test_missing_cell_is_not_available_not_the_last_marker() -> None:
+    # NA == "[c]" is NA, which mask() treated as True: a missing cell took the last marker's reason
+    raw = pd.Series([None, "[c]", np.nan, "4"], dtype=object)
+    values, flags = tidy.to_number(raw, {"[x]": "not submitted", "[c]": "suppressed"})
+    assert flags.tolist() == ["not available", "suppressed", "not available", ""]
+    assert values.iloc[3] == 4.0
+
+
 def test_to_number_rejects_unknown_text_instead_of_guessing() -> None:
     with pytest.raises(ValueError, match=r"\['n/a'\]"):
         tidy.to_number(pd.Series(["3", "n/a"]), {})

@@ -133,7 +133,7 @@ def to_number(raw: pd.Series, markers: dict[str, str]) -> tuple[pd.Series, pd.Se
     text = text.str.strip()
     flags = pd.Series("", index=raw.index, dtype="string")
     for marker, reason in markers.items():
-        flags = flags.mask(text == marker, reason)
+        flags = flags.mask((text == marker).fillna(False), reason)  # NA cell: not a marker
     blank = text.isna() | (text == "")
     flags = flags.mask(blank & (flags == ""), FLAG_NOT_AVAILABLE)
     cleaned = text.str.replace(r"[,£%\s]", "", regex=True)
