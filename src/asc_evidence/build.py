@@ -221,7 +221,8 @@ def build(
 ) -> dict[str, str]:
     """Build the processed tables; returns ``{table: 'built' | 'up to date'}``.
 
-    A table is skipped when its parquet exists and the input hashes and parser code are unchanged.
+    A table is skipped when its parquet exists and its input hashes and code hash (over
+    :func:`code_files`) are unchanged. Registered caches are cleared when it ends (:func:`clear_caches`).
     """
     try:
         return _build(only, force=force, progress=progress)
