@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Headless: charts.py leaves the matplotlib backend to the caller; tests draw off screen.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
 import pytest
 
 from asc_evidence import build as build_mod
@@ -27,6 +30,6 @@ def isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point cache and processed folders at a temporary directory (the mirror setting is kept)."""
     monkeypatch.setenv("ASC_EVIDENCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ASC_EVIDENCE_PROCESSED", str(tmp_path / "processed"))
-    build_mod.load.cache_clear()
+    build_mod.clear_caches()
     yield tmp_path
-    build_mod.load.cache_clear()
+    build_mod.clear_caches()

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +84,165 @@ def test_build_skips_when_inputs_unchanged(one_table: dict[str, int]) -> None:
     assert build_mod.read_manifest()["demo"]["rows"] == 1
     assert build_mod.build(force=True) == {"demo": "built"}
     assert one_table["n"] == 2
+
+
+def test_code_hash_covers_imported_modules_and_package_data() -> None:
+    # population.py imports geography.py, excel.py, councils.py (reads councils.csv) and fetch.py
+    # (reads registry.csv), as its import lines show; charts/indicators/verdict it does not import.
+    from asc_evidence.sources import population
+
+    spec = next(s for s in population.TABLES if s.name == "council_profile")
+    _, names = build_mod._code_hash(spec)
+    for needed in (
+        "sources/population.py",
+        "sources/geography.py",
+        "sources/excel.py",
+        "councils.py",
+        "councils.csv",
+        "fetch.py",
+        "registry.csv",
+        "tidy.py",
+        "build.py",
+        "__init__.py",
+        "sources/__init__.py",
+    ):
+        assert needed in names
+    assert not {"charts.py", "indicators.py", "verdict.py", "notebook.py"} & set(names)
+    assert names == sorted(names)
+
+
+DEMO_SOURCE = """
+import pandas as pd
+from asc_evidence import councils, tidy
+from asc_evidence.fetch import fetch
+
+def make():
+    raw = pd.read_csv(fetch("ascof/test/values.csv"))
+    names = councils.register().set_index("code")["name"]
+    raw["council_name"] = raw["code"].map(names)
+    return tidy.make_tidy(
+        raw.rename(columns={"code": "council_code"}), source="t", period="2020-21", measure="m"
+    )
+"""
+
+
+def test_changing_councils_csv_marks_dependent_tables_stale(
+    one_table: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module_file = tmp_path / "demo_source.py"
+    module_file.write_text(DEMO_SOURCE)
+    spec_ = importlib.util.spec_from_file_location("demo_source", module_file)
+    demo = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(demo)
+    spec = build_mod.TableSpec("demo", (KEY,), demo.make)
+    monkeypatch.setattr(build_mod, "all_specs", lambda: [spec])
+    real = build_mod.package_data_files()
+    councils_copy = tmp_path / "councils.csv"
+    shutil.copy(real["councils.csv"], councils_copy)
+    unrelated = tmp_path / "unrelated.csv"  # in the package, mentioned by no module
+    unrelated.write_text("a\n1\n")
+    data = {**real, "councils.csv": councils_copy, "unrelated.csv": unrelated}
+    monkeypatch.setattr(build_mod, "package_data_files", lambda: data)
+
+    assert build_mod.build() == {"demo": "built"}
+    assert build_mod.load("demo").loc[0, "council_name"] == "Swindon"
+    assert "councils.csv" in build_mod.read_manifest()["demo"]["code_files"]
+    unrelated.write_text("a\n2\n")
+    assert build_mod.build() == {"demo": "up to date"}
+    councils_copy.write_text(councils_copy.read_text() + "\n")  # any change to the bytes
+    assert build_mod.build() == {"demo": "built"}
+    assert build_mod.build() == {"demo": "up to date"}
+
+
+def test_build_clears_registered_caches(
+    one_table: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_mod, "_CACHES", list(build_mod._CACHES))
+    calls = {"n": 0}
+
+    @build_mod.register_cache
+    @cache
+    def derived() -> float:
+        calls["n"] += 1
+        return float(build_mod.load("demo").loc[0, "value"])
+
+    assert build_mod.build() == {"demo": "built"}
+    assert derived() == pytest.approx(387.8)
+    assert derived() == pytest.approx(387.8)
+    assert calls["n"] == 1  # cached between builds
+    assert build_mod.build() == {"demo": "up to date"}
+    derived()
+    assert calls["n"] == 2  # cleared by the build
+    with pytest.raises(TypeError, match="cache_clear"):
+        build_mod.register_cache(lambda: 1)
+
+
+def test_rebuilt_table_is_reloaded_and_caches_clear_on_error(
+    one_table: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = build_mod.all_specs()[0]
+    build_mod.build()
+    assert build_mod.load("demo").loc[0, "value"] == pytest.approx(387.8)
+
+    def doubled() -> pd.DataFrame:
+        df = spec.make()
+        return df.assign(value=df["value"] * 2)
+
+    monkeypatch.setattr(
+        build_mod, "all_specs", lambda: [build_mod.TableSpec("demo", spec.inputs, doubled)]
+    )
+    build_mod.build(force=True)
+    assert build_mod.load("demo").loc[0, "value"] == pytest.approx(775.6)  # not the cached 387.8
+
+    def broken() -> pd.DataFrame:
+        raise RuntimeError("parser failed")
+
+    monkeypatch.setattr(
+        build_mod, "all_specs", lambda: [build_mod.TableSpec("demo", spec.inputs, broken)]
+    )
+    build_mod.load("demo")
+    assert build_mod.load.cache_info().currsize == 1
+    with pytest.raises(RuntimeError, match="parser failed"):
+        build_mod.build(force=True)
+    assert build_mod.load.cache_info().currsize == 0
+
+
+NO_SIDE_EFFECTS = """
+import importlib, json, os, pkgutil, warnings
+os.environ.pop("MPLBACKEND", None)
+import matplotlib
+matplotlib.use("svg")  # a backend the package must leave alone
+import pandas as pd
+from pandas._config import config as cf
+# libraries that add warning filters when first imported (numpy, scipy, statsmodels): not ours
+import numpy, scipy.stats, seaborn, statsmodels.api  # noqa
+
+def state():
+    return {
+        "backend": matplotlib.get_backend(),
+        "rcParams": {k: repr(v) for k, v in matplotlib.rcParams.items()},
+        "pandas options": {k: repr(pd.get_option(k)) for k in cf._registered_options},
+        "warning filters": [repr(f) for f in warnings.filters],
+    }
+
+before = state()
+import asc_evidence
+for mod in pkgutil.walk_packages(asc_evidence.__path__, "asc_evidence."):
+    importlib.import_module(mod.name)
+after = state()
+print(json.dumps(sorted(k for k in before if before[k] != after[k])))
+"""
+
+
+def test_importing_the_package_changes_no_global_state() -> None:
+    # every module (charts, notebook, report, cli...) imported: the matplotlib backend, rcParams,
+    # pandas options and warning filters are as they were
+    src = str(Path(build_mod.__file__).resolve().parents[1])  # this checkout's package
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", NO_SIDE_EFFECTS], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_load_before_build_says_how_to_fix(isolated_data: Path) -> None:

@@ -20,9 +20,33 @@ def test_to_number_maps_markers_to_nan_with_reason() -> None:
     assert flags.tolist() == ["", "suppressed", "not available", "not available", "", ""]
 
 
+def test_missing_cell_is_not_available_not_the_last_marker() -> None:
+    # NA == "[c]" is NA, which mask() treated as True: a missing cell took the last marker's reason
+    raw = pd.Series([None, "[c]", np.nan, "4"], dtype=object)
+    values, flags = tidy.to_number(raw, {"[x]": "not submitted", "[c]": "suppressed"})
+    assert flags.tolist() == ["not available", "suppressed", "not available", ""]
+    assert values.iloc[3] == 4.0
+
+
 def test_to_number_rejects_unknown_text_instead_of_guessing() -> None:
     with pytest.raises(ValueError, match=r"\['n/a'\]"):
         tidy.to_number(pd.Series(["3", "n/a"]), {})
+
+
+def test_to_number_repeated_cells_parse_as_each_cell_alone() -> None:
+    # Repeated cells take the distinct-value path; each cell must still get what it gets alone.
+    cells = ["1,234", None, "[c]", 7, 7.5, " 12 ", "", "1,234", None, 7, "[c]", 7.5]
+    raw = pd.Series(cells, dtype=object, index=range(10, 22), name="raw")
+    values, flags = tidy.to_number(raw, {"[c]": "suppressed"})
+    alone = [tidy.to_number(pd.Series([c], dtype=object), {"[c]": "suppressed"}) for c in cells]
+    assert values.index.tolist() == list(range(10, 22))
+    assert values.name == "raw"
+    assert values.tolist() == pytest.approx([v.iloc[0] for v, _ in alone], nan_ok=True)
+    assert flags.tolist() == [f.iloc[0] for _, f in alone]
+    assert np.isnan(values.iloc[1])  # a missing cell among repeats stays missing and flagged
+    assert flags.iloc[1] != ""
+    with pytest.raises(ValueError, match=r"\['n/a'\]"):
+        tidy.to_number(pd.Series(["3", "n/a", "3", "n/a"]), {})
 
 
 def test_expect_columns_names_file_expected_and_found() -> None:

@@ -2,13 +2,34 @@
 
 Each source module in :mod:`asc_evidence.sources` lists its tables as :class:`TableSpec` in ``TABLES``.
 ``data/processed/manifest.json`` records, per table, the sha256 of every input file and a hash of the
-parser's source code; a table is rebuilt only when one of those changed or the parquet is missing.
+code that makes it; a table is rebuilt only when one of those changed or the parquet is missing.
+
+The code hash (:func:`code_files`) covers every module of the package that the table's builder
+imports, directly or through other package modules (import statements found by parsing the source,
+including imports inside functions), and every package data file (``councils.csv``,
+``registry.csv``) whose name one of those modules mentions. Installed libraries (pandas, calamine...)
+are not covered: after upgrading them, rebuild with ``asc-evidence data build --force``.
+
+Caches: functions that cache what they read from the processed tables or package data
+(:func:`load`, ``fetch.registry``, ``councils.register``...) are registered with
+:func:`register_cache`; :func:`build` calls :func:`clear_caches` when it ends, so nothing loaded
+before a rebuild survives it in the same process. A module that caches results derived from
+processed tables registers its cache the same way::
+
+    from functools import cache
+    from asc_evidence.build import register_cache
+
+    @register_cache
+    @cache
+    def neighbours_table() -> pd.DataFrame: ...
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -17,13 +38,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from asc_evidence import tidy
+from asc_evidence import councils, tidy
+from asc_evidence import fetch as fetch_mod
 from asc_evidence.config import settings
 from asc_evidence.errors import DataNotBuiltError, UnknownTableError, UnsafeNameError
 from asc_evidence.fetch import fetch, verified_sha256
+
+PACKAGE = "asc_evidence"
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 SOURCE_MODULES = (
     "ascof",
@@ -73,11 +99,98 @@ def table_path(name: str) -> Path:
     return settings().processed / f"{safe_name(name)}.parquet"
 
 
-def _code_hash(spec: TableSpec) -> str:
-    module = inspect.getmodule(spec.make)
-    text = inspect.getsource(module) if module else ""
-    text += inspect.getsource(tidy)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def package_data_files() -> dict[str, Path]:
+    """Data files shipped in the package (``councils.csv``, ``registry.csv``), by file name."""
+    return {p.name: p for p in sorted(PACKAGE_DIR.glob("*.csv"))}
+
+
+def _module_path(name: str) -> Path | None:
+    """Source file of a package module, or None when ``name`` is not a module (e.g. a function)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    origin = spec.origin if spec else None
+    return Path(origin).resolve() if origin and origin.endswith(".py") else None
+
+
+def _scan(path: Path, package: str) -> tuple[set[str], set[str]]:
+    """Package modules imported by a source file, and the last path part of its string constants."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    strings: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = importlib.util.resolve_name("." * node.level + base, package)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # submodules
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value.rsplit("/", 1)[-1])  # file names mentioned, e.g. councils.csv
+    ours = set()
+    for name in names:
+        if name == PACKAGE or name.startswith(PACKAGE + "."):
+            parts = name.split(".")
+            ours.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))  # parents too
+    return ours, strings
+
+
+def code_files(root: Callable[..., Any], _memo: dict[Any, Any] | None = None) -> list[Path]:
+    """Every file whose content can change what ``root`` (a table's ``make``) returns.
+
+    The file defining ``root``, every :mod:`asc_evidence` module it imports directly or through
+    other package modules (their ``__init__`` files included), and the package data files
+    (:func:`package_data_files`) whose file name appears as a string in one of them. Sorted, so the
+    hash does not depend on discovery order.
+    """
+    memo = {} if _memo is None else _memo
+    start = Path(inspect.getfile(root)).resolve()
+    if ("closure", start) in memo:
+        return memo["closure", start]
+    module = inspect.getmodule(root)
+    data = package_data_files()
+    package = (module.__package__ or "") if module else ""
+    files: set[Path] = {start}
+    todo: list[tuple[Path, str]] = [(start, package)]
+    seen: set[Path] = set()
+    while todo:
+        path, pkg = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        if path not in memo:
+            memo[path] = _scan(path, pkg)
+        modules, strings = memo[path]
+        files.update(data[s] for s in strings & data.keys())
+        for name in modules:
+            if ("module", name) not in memo:
+                memo["module", name] = _module_path(name)
+            found = memo["module", name]
+            if found is not None:
+                files.add(found)
+                todo.append(
+                    (found, name if found.name == "__init__.py" else name.rpartition(".")[0])
+                )
+    memo["closure", start] = sorted(files)
+    return memo["closure", start]
+
+
+def _code_hash(spec: TableSpec, memo: dict[Any, Any] | None = None) -> tuple[str, list[str]]:
+    """Hash of the files of :func:`code_files` (names relative to the package, and contents)."""
+    h = hashlib.sha256()
+    names = []
+    for path in code_files(spec.make, memo):
+        name = (
+            path.relative_to(PACKAGE_DIR).as_posix()
+            if path.is_relative_to(PACKAGE_DIR)
+            else path.name
+        )
+        names.append(name)
+        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16], names
 
 
 def _manifest_path() -> Path:
@@ -108,10 +221,21 @@ def build(
 ) -> dict[str, str]:
     """Build the processed tables; returns ``{table: 'built' | 'up to date'}``.
 
-    A table is skipped when its parquet exists and the input hashes and parser code are unchanged.
+    A table is skipped when its parquet exists and its input hashes and code hash (over
+    :func:`code_files`) are unchanged. Registered caches are cleared when it ends (:func:`clear_caches`).
     """
+    try:
+        return _build(only, force=force, progress=progress)
+    finally:
+        clear_caches()
+
+
+def _build(
+    only: list[str] | None, *, force: bool, progress: Callable[[str], None] | None
+) -> dict[str, str]:
     cfg = settings()
     manifest = read_manifest()
+    memo: dict[Any, Any] = {}  # parsed files and module paths, shared by the tables
     result: dict[str, str] = {}
     specs = [s for s in all_specs() if only is None or s.name in only]
     if only:
@@ -127,7 +251,7 @@ def build(
     for spec in specs:
         paths = {key: fetch(key) for key in spec.inputs}
         inputs = {key: verified_sha256(p, cfg) for key, p in paths.items()}
-        code = _code_hash(spec)
+        code, files = _code_hash(spec, memo)
         entry = manifest.get(spec.name, {})
         out = table_path(spec.name)
         if (
@@ -148,6 +272,7 @@ def build(
         manifest[spec.name] = {
             "inputs": inputs,
             "code": code,
+            "code_files": files,
             "rows": len(df),
             "seconds": round(time.perf_counter() - t0, 2),
             "description": spec.description,
@@ -158,10 +283,39 @@ def build(
         result[spec.name] = "built"
         if progress:
             progress(f"{spec.name}: built {len(df):,} rows in {time.perf_counter() - t0:.1f}s")
-    load.cache_clear()
     return result
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+_CACHES: list[Any] = []
+
+
+def register_cache(func: _F) -> _F:
+    """Have :func:`clear_caches` (run at the end of every :func:`build`) clear ``func``'s cache.
+
+    ``func`` is a :func:`functools.cache` / :func:`functools.lru_cache` wrapper (anything with
+    ``cache_clear``); it is returned unchanged, so this works as a decorator above ``@cache``.
+    Registering twice is harmless.
+    """
+    if not callable(getattr(func, "cache_clear", None)):
+        msg = f"register_cache: {func!r} has no cache_clear(); decorate it with @functools.cache first"
+        raise TypeError(msg)
+    if not any(f is func for f in _CACHES):
+        _CACHES.append(func)
+    return func
+
+
+def clear_caches() -> None:
+    """Clear every registered cache (processed tables, registry, council register...).
+
+    :func:`build` calls it when it ends (even after an error), so tables loaded before a rebuild
+    are read again; call it yourself after changing the processed folder by other means.
+    """
+    for func in _CACHES:
+        func.cache_clear()
+
+
+@register_cache
 @cache
 def load(name: str) -> pd.DataFrame:
     """Read a processed table (cached per process). Raises :class:`DataNotBuiltError` if absent."""
@@ -177,3 +331,9 @@ def load(name: str) -> pd.DataFrame:
 
         return gpd.read_parquet(path)
     return pd.read_parquet(path)
+
+
+# Package-data caches: they hold councils.csv / registry.csv as read; a rebuild reads them afresh.
+register_cache(fetch_mod.registry)
+register_cache(councils.register)
+register_cache(councils._index)

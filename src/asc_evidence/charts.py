@@ -2,13 +2,14 @@
 
 Thin wrappers over seaborn/matplotlib/geopandas so notebooks hold no plotting logic of their own.
 Colours: the council in dark orange, its neighbours in blue, England in black.
+
+Importing this module changes no global state: the matplotlib backend is left to the caller
+(notebooks draw inline through :func:`asc_evidence.notebook.start`; scripts and tests without a
+display set ``MPLBACKEND=Agg``, and matplotlib falls back to Agg itself when there is no display).
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns

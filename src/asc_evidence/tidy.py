@@ -115,11 +115,25 @@ def to_number(raw: pd.Series, markers: dict[str, str]) -> tuple[pd.Series, pd.Se
 
     Returns ``(values, flags)``. Blank cells become NaN flagged ``not available``; any other text
     that is not a number raises ``ValueError`` naming it, so a new marker is never read as zero.
+    Each distinct cell text is parsed once (population tables repeat the same counts many times).
     """
-    text = raw.astype("string").str.strip()
+    text = raw.astype("string")
+    codes, uniques = pd.factorize(text)  # missing cells -> -1, parsed as the extra last entry
+    if len(uniques) + 1 < len(text):
+        distinct = pd.concat(
+            [pd.Series(uniques, dtype="string"), pd.Series([pd.NA], dtype="string")],
+            ignore_index=True,
+        )
+        values, flags = to_number(distinct, markers)
+        take = np.where(codes < 0, len(uniques), codes)
+        return (
+            pd.Series(values.to_numpy()[take], index=raw.index, dtype="float64", name=raw.name),
+            pd.Series(flags.array.take(take), index=raw.index, dtype="string"),
+        )
+    text = text.str.strip()
     flags = pd.Series("", index=raw.index, dtype="string")
     for marker, reason in markers.items():
-        flags = flags.mask(text == marker, reason)
+        flags = flags.mask((text == marker).fillna(False), reason)  # NA cell: not a marker
     blank = text.isna() | (text == "")
     flags = flags.mask(blank & (flags == ""), FLAG_NOT_AVAILABLE)
     cleaned = text.str.replace(r"[,£%\s]", "", regex=True)

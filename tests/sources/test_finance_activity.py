@@ -11,6 +11,7 @@ import pytest
 
 from asc_evidence import tidy
 from asc_evidence.errors import SchemaChangedError
+from asc_evidence.sources import excel
 from asc_evidence.sources import finance_activity as fa
 
 # ----------------------------------------------------------------------------- PSS-EX1 tiny file
@@ -214,7 +215,7 @@ def write_t51(path: Path, external_label: str = "External") -> Path:
 
 def _parse_t51(path: Path, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
     monkeypatch.setattr(fa, "ASCFR_SELECTION", {"T51": fa.ASCFR_SELECTION["T51"]})
-    grids = pd.read_excel(path, sheet_name=["T51"], header=None, dtype=object)
+    grids = excel.read_excel(path, sheet_name=["T51"], header=None, dtype=object)
     return fa.parse_ascfr_tables(grids, path.name)
 
 

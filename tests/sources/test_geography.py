@@ -253,12 +253,13 @@ def test_mirror_sam_spot_values(mirror):
 
 def test_mirror_imd_district_weighting_reproduces_published_counties(mirror):
     """Check the method used for the 2021/2023 unitaries on counties MHCLG did publish."""
-    from asc_evidence.sources.population import MYE_FILES, _read_excel, parse_mye2_grid
+    from asc_evidence.sources.excel import read_excel
+    from asc_evidence.sources.population import MYE_FILES, parse_mye2_grid
 
     upper = geo.parse_iod_summary(mirror / geo.IOD_UPPER_KEY).set_index("code")["imd_average_score"]
     lower = geo.parse_iod_summary(mirror / geo.IOD_LOWER_KEY).set_index("code")["imd_average_score"]
     assert upper["E06000001"] == 35.037  # raw File 11, IMD sheet, Hartlepool
-    grid = _read_excel(mirror / MYE_FILES["2018"], sheet_name="MYE2-All", header=None, dtype=object)
+    grid = read_excel(mirror / MYE_FILES["2018"], sheet_name="MYE2-All", header=None, dtype=object)
     wide = parse_mye2_grid(grid, "mid-2018").set_index("code")
     weights = wide[[str(a) for a in range(91)]].astype(float).sum(axis=1)
     cumbria = ["E07000026", "E07000027", "E07000028", "E07000029", "E07000030", "E07000031"]

@@ -12,6 +12,7 @@ import pytest
 
 from asc_evidence import tidy
 from asc_evidence.errors import SchemaChangedError
+from asc_evidence.sources import excel
 from asc_evidence.sources import geography as geo
 from asc_evidence.sources import population as pop
 
@@ -467,7 +468,7 @@ def test_mirror_npp_variants_2043(mirror, variant, all_ages, over_85):
     # ons_npp_2018/PROVENANCE.md "Sanity figures by variant (England, persons, mid-2043)"
     path = mirror / pop.npp_key(variant)
     out = pop.parse_npp_population(
-        pop._read_excel(path, sheet_name="Population"), variant, path.name
+        excel.read_excel(path, sheet_name="Population"), variant, path.name
     )
     assert _value(out, "E92000001", "all", "2043", measure=f"npp_{variant}")["value"] == all_ages
     assert _value(out, "E92000001", "85+", "2043", measure=f"npp_{variant}")["value"] == over_85

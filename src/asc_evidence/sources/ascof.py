@@ -50,6 +50,7 @@ import pandas as pd
 from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 
 SOURCE = "ascof"
 OFFICIAL_KEY = "ascof/nhsd_ascof_2020_21/meas-from-asc-of-eng-2021-open-data-csv_v2.xlsx"
@@ -132,11 +133,11 @@ def parse_official(path: Path, period: str = OFFICIAL_PERIOD) -> pd.DataFrame:
     period
         Financial year of the file, e.g. ``2020-21``.
     """
-    raw = pd.read_excel(path, sheet_name="in", dtype=str)
+    raw = excel.read_excel(path, sheet_name="in", dtype=str)
     tidy.expect_columns(raw.columns, OFFICIAL_COLUMNS, path.name)
     df = _areas(raw)
     df = df[df["Measure Type"].isin(["Numerator", "Denominator", "Outcome"])]
-    unknown = set(df["Disaggregation Level"]) - set(DISAGGREGATIONS)
+    unknown = set(df["Disaggregation Level"].unique()) - set(DISAGGREGATIONS)
     if unknown:
         msg = f"{path.name}: unknown disaggregation levels {sorted(unknown)}; add them to DISAGGREGATIONS."
         raise ValueError(msg)

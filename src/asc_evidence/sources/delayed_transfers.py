@@ -44,7 +44,6 @@ Tables
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch, registry
+from asc_evidence.sources import excel
 
 SOURCE = "delayed_transfers"
 TYPE_B_DIR = "delayed_transfers/la_type_b_days_2011_2019/"
@@ -90,44 +90,53 @@ def _header_key(text: str) -> str:
     return "Total" if text.upper() == "TOTAL" else text
 
 
-def find_header(grid: pd.DataFrame, expected: list[str], file: str) -> tuple[int, list[str]]:
+def _text_grid(grid: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """The cells as stripped text (``str(cell).strip()``) in a 2-D object array; empty cells ``None``.
+
+    Computed once per sheet (vectorised) and shared by the header, period and body steps.
+    """
+    values = grid.to_numpy(dtype=object) if isinstance(grid, pd.DataFrame) else grid
+    if values.size == 0:
+        return np.empty(values.shape, dtype=object)
+    text = np.char.strip(values.astype(str)).astype(object)
+    text[pd.isna(values)] = None
+    return text
+
+
+def find_header(
+    grid: pd.DataFrame, expected: list[str], file: str, text: np.ndarray | None = None
+) -> tuple[int, list[str]]:
     """Locate the header row (the first row holding ``Code`` and ``Name``) and check its columns.
 
     Returns ``(row position, canonical header keys)``. Raises :class:`SchemaChangedError` naming the
-    file when no header row is found or an expected column is absent.
+    file when no header row is found or an expected column is absent. ``text``: the grid's
+    :func:`_text_grid`, when the caller has it already.
     """
-    text = grid.astype("string").apply(lambda s: s.str.strip())  # column-wise, not per row
-    has_code = (text == "Code").any(axis=1).to_numpy()
-    has_name = (text == "Name").any(axis=1).to_numpy()
-    rows = np.flatnonzero(has_code & has_name)
+    text = _text_grid(grid) if text is None else text
+    rows = np.flatnonzero((text == "Code").any(axis=1) & (text == "Name").any(axis=1))
     if rows.size == 0:
         found = [c for c in _cell_text(grid.iloc[: min(20, len(grid))].to_numpy().ravel()) if c]
         raise SchemaChangedError(file, expected, found)
     pos = int(rows[0])
-    header = [_header_key(c) for c in _cell_text(grid.iloc[pos])]
+    header = [_header_key(c or "") for c in text[pos]]
     tidy.expect_columns([h for h in header if h], expected, file)
     return pos, header
 
 
-def sheet_period(grid: pd.DataFrame, header_row: int, file: str) -> str:
+def sheet_period(
+    grid: pd.DataFrame, header_row: int, file: str, text: np.ndarray | None = None
+) -> str:
     """``YYYY-MM`` from the cover block's ``Period:`` cell (e.g. ``April 2011`` -> ``2011-04``)."""
-    cover = grid.iloc[:header_row]
-    for r, c in zip(
-        *np.nonzero(
-            cover.astype("string")
-            .apply(lambda s: s.str.strip())
-            .eq("Period:")
-            .fillna(False)
-            .to_numpy()
-        ),
-        strict=True,
-    ):
-        rest = [v for v in _cell_text(cover.iloc[r, c + 1 :]) if v]
+    cover = (_text_grid(grid) if text is None else text)[:header_row]
+    for r, c in zip(*np.nonzero(cover == "Period:"), strict=True):
+        rest = [v for v in cover[r, c + 1 :] if v]
         if rest:
             when = pd.to_datetime(rest[0], format="%B %Y", errors="coerce")
             if pd.notna(when):
                 return f"{when.year:04d}-{when.month:02d}"
-    raise SchemaChangedError(file, ["Period: <Month YYYY>"], _cell_text(cover.to_numpy().ravel()))
+    raise SchemaChangedError(
+        file, ["Period: <Month YYYY>"], _cell_text(grid.iloc[:header_row].to_numpy().ravel())
+    )
 
 
 def _first_columns(header: list[str], names: Iterable[str]) -> dict[str, int]:
@@ -149,7 +158,8 @@ def parse_sheet_grid(grid: pd.DataFrame, kind: str, file: str) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns ``period, raw_code, raw_ons, raw_name, measure, raw_value``.
+    DataFrame with columns ``period, raw_code, raw_ons, raw_name, measure, raw_value``: one row per
+    area (rows with a name) and measure, measure by measure; ``raw_value`` is the cell as read.
     """
     if kind == "org":
         expected = ["Code", "Name", *ORG_COLUMNS]
@@ -160,32 +170,34 @@ def parse_sheet_grid(grid: pd.DataFrame, kind: str, file: str) -> pd.DataFrame:
     else:
         msg = f"kind must be 'org' or 'reason', not {kind!r}"
         raise ValueError(msg)
-    pos, header = find_header(grid, expected, file)
-    period = sheet_period(grid, pos, file)
+    cells = grid.to_numpy(dtype=object)
+    text = _text_grid(cells)
+    pos, header = find_header(grid, expected, file, text)
+    period = sheet_period(grid, pos, file, text)
     cols = _first_columns(header, ["Code", "Name", "ONS Geography", *measures])
-    body = grid.iloc[pos + 1 :]
-    name = body.iloc[:, cols["Name"]].astype("string").str.strip()
-    body = body[name.notna() & (name != "")]
-    wide = pd.DataFrame(
+    body = text[pos + 1 :]
+    rows = pos + 1 + np.flatnonzero(body[:, cols["Name"]] != None)  # noqa: E711 (elementwise)
+    rows = rows[text[rows, cols["Name"]] != ""]
+    kept = [(label, m) for label, m in measures.items() if label in cols]
+    n, k = len(rows), len(kept)
+
+    def ids(col: str) -> pd.arrays.StringArray:
+        cells = text[rows, cols[col]] if col in cols else np.full(n, None, dtype=object)
+        if col == "Code":
+            cells = np.array([c if c is None else re.sub(r"\.0$", "", c) for c in cells], object)
+        return pd.array(np.tile(cells, k), dtype="string")
+
+    values = cells[rows][:, [cols[label] for label, _ in kept]]
+    return pd.DataFrame(
         {
-            "raw_code": body.iloc[:, cols["Code"]]
-            .astype("string")
-            .str.strip()
-            .str.replace(r"\.0$", "", regex=True),
-            "raw_ons": body.iloc[:, cols["ONS Geography"]].astype("string").str.strip()
-            if "ONS Geography" in cols
-            else pd.Series(pd.NA, index=body.index, dtype="string"),
-            "raw_name": body.iloc[:, cols["Name"]].astype("string").str.strip(),
+            "period": pd.Series(period, index=range(n * k), dtype="str"),
+            "raw_code": ids("Code"),
+            "raw_ons": ids("ONS Geography"),
+            "raw_name": ids("Name"),
+            "measure": pd.array(np.repeat([m for _, m in kept], n), dtype="str"),
+            "raw_value": pd.Series(values.ravel(order="F"), dtype=object),
         }
     )
-    for label, measure in measures.items():
-        if label in cols:
-            wide[measure] = body.iloc[:, cols[label]].astype("object")
-    long = wide.melt(
-        id_vars=["raw_code", "raw_ons", "raw_name"], var_name="measure", value_name="raw_value"
-    )
-    long.insert(0, "period", period)
-    return long
 
 
 def read_workbook(path: Path) -> pd.DataFrame:
@@ -194,9 +206,7 @@ def read_workbook(path: Path) -> pd.DataFrame:
     The responsible-org sheet gives NHS / Social Care / Both / Total; the reason sheet adds one
     measure per reason (its Total repeats the other sheet's and is checked, not kept).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns that the xlrd engine is deprecated
-        sheets = pd.read_excel(path, sheet_name=[ORG_SHEET, REASON_SHEET], header=None)
+    sheets = excel.read_excel(path, sheet_name=[ORG_SHEET, REASON_SHEET], header=None)
     org = parse_sheet_grid(sheets[ORG_SHEET], "org", f"{path.name} [{ORG_SHEET}]")
     reason = parse_sheet_grid(sheets[REASON_SHEET], "reason", f"{path.name} [{REASON_SHEET}]")
     return pd.concat([org, reason], ignore_index=True)
@@ -354,7 +364,7 @@ def make_dtoc_monthly() -> pd.DataFrame:
     """Build ``dtoc_monthly`` from the mirror/cache (105 official workbooks + Jan-Feb 2020)."""
     official = parse_type_b([fetch(k) for k in type_b_keys()])
     extra = parse_jonnyp(fetch(JONNYP_KEY))
-    extra = extra[~extra["period"].isin(set(official["period"]))]
+    extra = extra[~extra["period"].isin(set(official["period"].unique()))]
     return pd.concat([official, extra], ignore_index=True)
 
 

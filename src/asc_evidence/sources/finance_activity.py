@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import re
 import warnings
+from functools import cache
 from io import StringIO
 from pathlib import Path
 
@@ -29,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from asc_evidence import tidy
-from asc_evidence.build import TableSpec
+from asc_evidence.build import TableSpec, register_cache
 from asc_evidence.councils import lookup
 from asc_evidence.errors import SchemaChangedError, UnknownCouncilError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 
 PSS_DIR = "finance_activity/bengoodair_adults_social_care_data/Raw_data"
 PSS_UNIT_COST_FILES: dict[str, str] = {
@@ -82,6 +84,20 @@ LEGACY_COUNCILS: dict[str, tuple[str, str]] = {
 FLAG_LEGACY = "boundary: council abolished April 2009 (not in register)"
 
 
+@register_cache
+@cache
+def _council_of(query: str) -> tuple[str, str] | None:
+    """``(ONS code, register name)`` of :func:`councils.lookup`, None when unknown.
+
+    Cached: the same codes and names recur in every year's file; :func:`build.build` clears it.
+    """
+    try:
+        council = lookup(query)
+    except UnknownCouncilError:
+        return None
+    return council.code, council.name
+
+
 def resolve_councils(codes: pd.Series, names: pd.Series) -> tuple[pd.Series, pd.Series, list[str]]:
     """Map council codes (NHS/DH CASSR or ONS) with names to ONS codes and register names.
 
@@ -98,19 +114,16 @@ def resolve_councils(codes: pd.Series, names: pd.Series) -> tuple[pd.Series, pd.
     for code, name in uniq.itertuples(index=False):
         council = None
         for query in (code.strip(), name.strip()):
-            if not query:
-                continue
-            try:
-                council = lookup(query)
-                break
-            except UnknownCouncilError:
-                continue
+            if query:
+                council = _council_of(query)
+                if council is not None:
+                    break
         if council is None and code.strip() in LEGACY_COUNCILS:
             found[(code, name)] = LEGACY_COUNCILS[code.strip()]
         elif council is None:
             unresolved.append(f"{code} {name}".strip())
         else:
-            found[(code, name)] = (council.code, council.name)
+            found[(code, name)] = council
     keys = list(zip(pairs["code"], pairs["name"], strict=True))
     ons = pd.Series(
         [found.get(k, (pd.NA, pd.NA))[0] for k in keys], index=codes.index, dtype="string"
@@ -238,13 +251,20 @@ def parse_pss_unit_costs(path: Path, period: str) -> pd.DataFrame:
     is_council = council[0].notna()
     is_england = first.str.fullmatch(r"(?i)(total\s+)?england")
     rows = grid[is_council | is_england]
+    # every numerator, denominator and unit-cost column parsed in one to_number call
+    used = sorted({j - k for j in cols.values() for k in (0, 1, 2)})
+    numbers, number_flags = tidy.to_number(pd.concat([rows[j] for j in used]), MARKERS)
+
+    def number(j: int) -> tuple[pd.Series, pd.Series]:
+        at = slice(used.index(j) * len(rows), (used.index(j) + 1) * len(rows))
+        return numbers.iloc[at].set_axis(rows.index), number_flags.iloc[at].set_axis(rows.index)
+
     pieces = []
     for measure, age, unit, *_ in PSS_MEASURES:
         j = cols[measure]
-        num, _ = tidy.to_number(rows[j - 2], MARKERS)
-        den, _ = tidy.to_number(rows[j - 1], MARKERS)
-        val, flag = tidy.to_number(rows[j], MARKERS)
-        val, flag = _zero_rate_to_nan(val, flag)
+        num, _ = number(j - 2)
+        den, _ = number(j - 1)
+        val, flag = _zero_rate_to_nan(*number(j))
         pieces.append(
             pd.DataFrame(
                 {
@@ -603,7 +623,7 @@ def parse_ascfr_tables(grids: dict[str, pd.DataFrame], file: str) -> pd.DataFram
 def make_ascfr_2021_22() -> pd.DataFrame:
     """The ``ascfr_2021_22`` table."""
     path = fetch(ASCFR_2021_22_FILE)
-    grids = pd.read_excel(path, sheet_name=list(ASCFR_SELECTION), header=None, dtype=object)
+    grids = excel.read_excel(path, sheet_name=list(ASCFR_SELECTION), header=None, dtype=object)
     return parse_ascfr_tables(grids, path.name)
 
 

@@ -30,6 +30,7 @@ from asc_evidence import tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 
 LTLA_UTLA_KEY = (
     "geography/ons_ltla_utla_lookup_2022/Lower_Tier_Local_Authority_to_Upper_Tier_Local_Authority_"
@@ -108,12 +109,14 @@ def add_successors(
     '+', empty for rows that were already there).
     """
     out = df.assign(successor_of="")
-    present = set(out[code_col])
+    present = set(out[code_col].unique())
     pieces = [out]
+    all_parts = {p for parts in SUCCESSOR_COMPONENTS.values() for p in parts}
+    candidates = out[out[code_col].isin(all_parts)]  # filter the long frame once
     for succ, parts in SUCCESSOR_COMPONENTS.items():
         if succ in present or not set(parts) <= present:
             continue
-        comp = out[out[code_col].isin(parts)]
+        comp = candidates[candidates[code_col].isin(parts)]
         sums = strict_sum(comp, by or [], value_cols)
         pieces.append(sums.assign(**{code_col: succ, "successor_of": "+".join(parts)}))
     return pd.concat(pieces, ignore_index=True)
@@ -188,7 +191,7 @@ def parse_iod_summary(path: Path) -> pd.DataFrame:
     Returns ``code, name, imd_average_score`` (2019 local authority codes). The first two columns
     are the code and name; their header names differ between the lower- and upper-tier files.
     """
-    df = pd.read_excel(path, sheet_name="IMD")
+    df = excel.read_excel(path, sheet_name="IMD")
     df.columns = [str(c).strip() for c in df.columns]  # MHCLG headers end with a space
     tidy.expect_columns(df.columns, ["IMD - Average score"], path.name)
     code, name = df.columns[0], df.columns[1]

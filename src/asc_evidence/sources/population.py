@@ -35,7 +35,6 @@ Tables (council = upper tier with adult social services, on April 2023 codes unl
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
+from asc_evidence.sources import excel
 from asc_evidence.sources import geography as geo
 
 # ---------------------------------------------------------------------------------------------
@@ -123,9 +123,12 @@ def to_age_bands(
     merged = long[[*keys, src, value]].merge(weights, left_on=src, right_on="src", how="inner")
     merged["_v"] = merged[value] * merged["weight"]
     merged["_partial"] = merged["weight"] < 1
-    out = geo.strict_sum(merged, [*keys, "age_band"], ["_v"]).rename(columns={"_v": value})
-    partial = merged.groupby([*keys, "age_band"], sort=False, observed=True)["_partial"].any()
-    return out.merge(partial.rename("approximate").reset_index(), on=[*keys, "age_band"])
+    # one grouping for the strict sum (as geography.strict_sum) and the approximate flag
+    grouped = merged.groupby([*keys, "age_band"], sort=False, observed=True)
+    sums = grouped["_v"].sum(min_count=1)
+    out = sums.where(grouped["_v"].count().eq(grouped.size())).rename(value).to_frame()
+    out["approximate"] = grouped["_partial"].any()
+    return out.reset_index()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,9 +137,11 @@ def to_age_bands(
 
 def _join_flags(*flags: pd.Series) -> pd.Series:
     """Join non-empty flag strings with '; ' row-wise."""
-    frame = pd.concat([f.astype("string").fillna("") for f in flags], axis=1)
-    joined = frame.apply(lambda col: col.where(col == "", col + "; "), axis=0).sum(axis=1)
-    return joined.str.rstrip("; ").astype("string")
+    columns = [f.astype("string").fillna("").to_numpy(dtype=object) for f in flags]
+    joined = [
+        "".join(f"{f}; " for f in row if f).rstrip("; ") for row in zip(*columns, strict=True)
+    ]
+    return pd.Series(joined, index=flags[0].index, dtype="string")
 
 
 def _boundary_flags(codes: pd.Series, successor_of: pd.Series) -> pd.Series:
@@ -167,17 +172,6 @@ def _keep_codes(codes: pd.Series) -> pd.Series:
     """England, regions, councils and the components of :data:`geography.SUCCESSOR_COMPONENTS`."""
     parts = {p for ps in geo.SUCCESSOR_COMPONENTS.values() for p in ps}
     return geo.level_of(codes).notna() | codes.isin(parts)
-
-
-def _excel_kwargs(path: Path) -> dict[str, object]:
-    # .xls: let xlrd load only the sheets asked for (about 10x faster on these workbooks)
-    return {"engine_kwargs": {"on_demand": True}} if path.suffix == ".xls" else {}
-
-
-def _read_excel(path: Path, **kwargs: object) -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # xlrd deprecation and openpyxl print-area notes
-        return pd.read_excel(path, **_excel_kwargs(path), **kwargs)
 
 
 def _number_label(x: object) -> str:
@@ -230,9 +224,7 @@ def parse_mye2_grid(grid: pd.DataFrame, file: str) -> pd.DataFrame:
 
 def _mye_long(path: Path) -> pd.DataFrame:
     """All three MYE2 sheets of one workbook as ``code, name, sex, age, value`` (kept areas only)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        book = pd.ExcelFile(path, **_excel_kwargs(path))
+    with excel.open_workbook(path) as book:
         names = book.sheet_names
         pieces = []
         for sex, candidates in MYE_SHEETS.items():
@@ -240,7 +232,7 @@ def _mye_long(path: Path) -> pd.DataFrame:
             if sheet is None:
                 msg = f"{path.name} (sheets)"
                 raise SchemaChangedError(msg, list(candidates), names)
-            grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+            grid = excel.read_excel(book, sheet_name=sheet, header=None, dtype=object)
             wide = parse_mye2_grid(grid, f"{path.name} [{sheet}]")
             wide = wide[_keep_codes(wide["code"])]
             long = wide.melt(id_vars=["code", "name"], var_name="age", value_name="raw")
@@ -349,7 +341,7 @@ def parse_snpp_2018(path: Path) -> pd.DataFrame:
     )
     long["value"], _ = tidy.to_number(long["raw"], {})
     long = long.rename(columns={"CODE": "code", "AREA": "name", "AGE GROUP": "age"})
-    groups = set(long["age"])
+    groups = set(long["age"].unique())
     if groups != set(FIVE_YEAR_BANDS) | {"All ages"}:
         msg = f"{path.name} (AGE GROUP values)"
         raise SchemaChangedError(msg, [*FIVE_YEAR_BANDS, "All ages"], sorted(groups))
@@ -428,7 +420,7 @@ def make_population_projection_variants() -> pd.DataFrame:
     pieces = []
     for variant in NPP_VARIANTS:
         path = fetch(npp_key(variant))
-        sheet = _read_excel(path, sheet_name="Population")
+        sheet = excel.read_excel(path, sheet_name="Population")
         pieces.append(parse_npp_population(sheet, variant, path.name))
     return pd.concat(pieces, ignore_index=True)
 
@@ -771,7 +763,7 @@ def build_council_profile(
 def mye_2018_district_population() -> pd.Series:
     """Mid-2018 all-ages population by April 2019 code (weights for IoD2019 district scores)."""
     path = fetch(MYE_FILES["2018"])
-    grid = _read_excel(path, sheet_name="MYE2-All", header=None, dtype=object)
+    grid = excel.read_excel(path, sheet_name="MYE2-All", header=None, dtype=object)
     long = parse_mye2_grid(grid, path.name).melt(
         id_vars=["code", "name"], var_name="age", value_name="raw"
     )
