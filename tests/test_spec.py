@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asc_evidence import common, indicators, verdict
+from asc_evidence import build, common, indicators, verdict
 from asc_evidence.indicators import INDICATORS, SECTIONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "asc_evidence"
@@ -139,7 +139,7 @@ def test_add_flag_joins_notes_once_where_asked() -> None:
 
 
 def test_clear_caches_forgets_tables_and_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
-    registered = {f.__name__ for f in indicators._CACHES}
+    registered = {f.__name__ for f in build._CACHES}
     assert {"get", "population", "neighbour_set", "neighbour_table", "stability_summary"} <= (
         registered
     )
@@ -151,7 +151,7 @@ def test_clear_caches_forgets_tables_and_neighbours(monkeypatch: pytest.MonkeyPa
     indicators.population("18+")
     assert indicators.population.cache_info().currsize == 1
     indicators.clear_caches()
-    assert all(f.cache_info().currsize == 0 for f in indicators._CACHES)
+    assert all(f.cache_info().currsize == 0 for f in build._CACHES)
 
 
 def test_one_england_code() -> None:

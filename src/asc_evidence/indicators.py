@@ -54,7 +54,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from asc_evidence.build import load
+from asc_evidence.build import clear_caches as build_clear_caches
+from asc_evidence.build import load, register_cache
 from asc_evidence.common import ENGLAND, add_flag
 from asc_evidence.councils import recode_map, to_current_geography
 
@@ -89,23 +90,14 @@ SECTIONS: dict[str, str] = {
     "personal_budgets": "04_personal_budgets.ipynb",
 }
 
-_CACHES: list = []
-
-
-def register_cache(func):
-    """Mark a ``functools.cache``-d function as holding data-derived values (see :func:`clear_caches`)."""
-    _CACHES.append(func)
-    return func
-
 
 def clear_caches() -> None:
-    """Forget every cached indicator table, population and neighbour set (call after a rebuild).
+    """Forget every cached indicator table, population and neighbour set (a rebuild does this).
 
-    Clears the functions registered with :func:`register_cache` here and in
-    :mod:`asc_evidence.verdict`.
+    The caches are registered with :func:`asc_evidence.build.register_cache`, so this is
+    :func:`asc_evidence.build.clear_caches` (which also forgets loaded processed tables).
     """
-    for func in _CACHES:
-        func.cache_clear()
+    build_clear_caches()
 
 
 @dataclass(frozen=True)
