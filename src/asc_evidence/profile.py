@@ -448,8 +448,9 @@ p.asc-notes { font-size: 0.85em; color: #333; }
 """
 
 
-def key_html() -> str:
-    """The key: comparison colours, price quartiles, spine chart and trend arrows."""
+def key_html(spine_chart: bool = True) -> str:
+    """The key: comparison colours, price quartiles, spine chart (unless ``spine_chart`` is
+    False) and trend arrows."""
 
     def item(colour: str, words: str, shape: str = "circle") -> str:
         return f'<span class="asc-item">{_swatch(colour, shape)}{html.escape(words)}</span>'
@@ -461,6 +462,21 @@ def key_html() -> str:
         f'<rect x="32" y="3" width="52" height="10" fill="{SPINE_MIDDLE}"/>'
         f'<rect x="84" y="3" width="32" height="10" fill="{SPINE_TAIL}"/>'
         '<line x1="60" y1="0" x2="60" y2="16" stroke="#000" stroke-width="1.5"/></svg>'
+    )
+    spine_words = (
+        "<br><i>Spine chart</i>: "
+        + f'<span class="asc-item">{spine}</span>'
+        + "every council in England that year: light bars from the worst (or lowest) to the 25th "
+        "percentile and from the 75th percentile to the best (or highest), dark bar the middle "
+        "half; black line England, in the centre of a scale symmetric about it; worse is on the "
+        "left when the indicator has a polarity. "
+        + item(PALETTE["similar"], "the council (in its comparison colour)")
+        + f'<span class="asc-item"><svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" '
+        f'aria-hidden="true"><line x1="8" y1="1" x2="8" y2="15" stroke="{NEIGHBOUR_TICK}"/></svg>'
+        "each neighbour</span>"
+        + f'<span class="asc-item"><svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" '
+        f'aria-hidden="true"><path d="M8 2 L14 8 L8 14 L2 8 Z" fill="{NEIGHBOUR_TICK}"/></svg>'
+        "the neighbours taken together</span>"
     )
     return (
         '<div class="asc-key"><b>Key.</b> '
@@ -479,19 +495,7 @@ def key_html() -> str:
         + item(PALETTE["lowest quarter"], "Lowest quarter")
         + item(PALETTE["middle half"], "Middle half")
         + item(PALETTE["highest quarter"], "Highest quarter")
-        + "<br><i>Spine chart</i>: "
-        + f'<span class="asc-item">{spine}</span>'
-        + "every council in England that year: light bars from the worst (or lowest) to the 25th "
-        "percentile and from the 75th percentile to the best (or highest), dark bar the middle "
-        "half; black line England, in the centre of a scale symmetric about it; worse is on the "
-        "left when the indicator has a polarity. "
-        + item(PALETTE["similar"], "the council (in its comparison colour)")
-        + f'<span class="asc-item"><svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" '
-        f'aria-hidden="true"><line x1="8" y1="1" x2="8" y2="15" stroke="{NEIGHBOUR_TICK}"/></svg>'
-        "each neighbour</span>"
-        + f'<span class="asc-item"><svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" '
-        f'aria-hidden="true"><path d="M8 2 L14 8 L8 14 L2 8 Z" fill="{NEIGHBOUR_TICK}"/></svg>'
-        "the neighbours taken together</span>"
+        + (spine_words if spine_chart else "")
         + "<br><i>Recent trend</i> (Fingertips' test on the last 5 years of one series): "
         + f'<span class="asc-item">{trend_arrow("Increasing and getting worse")}'
         f"{trend_arrow('Decreasing and getting worse')}getting worse</span>"
