@@ -78,7 +78,7 @@ class Context:
         return rows.set_index("Council")
 
 
-def _inline_figures() -> None:
+def inline_figures() -> None:
     """Inside a Jupyter kernel, draw figures inline (papermill kernels do not always default to it)."""
     try:
         from IPython import get_ipython
@@ -89,9 +89,12 @@ def _inline_figures() -> None:
         shell.run_line_magic("matplotlib", "inline")
 
 
+_inline_figures = inline_figures  # the former private name
+
+
 def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: str = "") -> Context:
     """Validate the parameters and set deterministic display options; returns the :class:`Context`."""
-    _inline_figures()
+    inline_figures()
     charts.setup()
     pd.set_option("display.precision", 1)
     pd.set_option("display.max_rows", 60)
