@@ -90,13 +90,15 @@ def trend_lines(
     hue: str = "series",
     segment: str = "segment",
     definition: str = "definition",
+    colours: dict[str, str] | None = None,
 ) -> plt.Figure:
     """One line per series (e.g. council, neighbours' median, England) over periods.
 
     A line is never drawn across a change of ``segment`` (a definition, or for the council the area
     its figure describes): each is its own line. A change of ``definition`` is marked with a dotted
     vertical line and labelled; figures for another area (a predecessor) are drawn with hollow
-    markers and a dashed line, named in the legend.
+    markers and a dashed line, named in the legend. ``colours`` fixes the colour of named series
+    (e.g. the council in :data:`COUNCIL`, as in the other charts); others take the palette.
     """
     fig, ax = plt.subplots()
     periods = sorted(series[x].astype(str).unique())
@@ -109,7 +111,9 @@ def trend_lines(
     }
     seg_col = segment if segment in series else definition if definition in series else None
     for name, grp in series.groupby(hue, sort=True):
-        colour = ENGLAND_COLOUR if name == "England" else palette[name]
+        colour = (colours or {}).get(name) or (
+            ENGLAND_COLOUR if name == "England" else palette[name]
+        )
         groups = grp.groupby(seg_col, sort=False) if seg_col else [("", grp)]
         labelled: set[str] = set()
         for label, part in groups:

@@ -536,8 +536,14 @@ def trend_figure(key: str, council: str, neighbours: tuple[str, ...]) -> plt.Fig
     """Trend chart of :func:`trend_frame`: one segment per definition, captioned from the spec."""
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
+    name = register().set_index("code").loc[council, "name"]
     return charts.trend_lines(
         frame,
+        colours={
+            name: charts.COUNCIL,
+            f"Neighbours ({combined_label(ind)})": charts.NEIGHBOUR,
+            "England": charts.ENGLAND_COLOUR,
+        },
         title=f"{ind.title}: trend",
         ylabel=ind.unit,
         source=ind.source,

@@ -244,6 +244,7 @@ div.asc-key { font-size: 0.85em; color: #333; margin: 0.5em 0 1em; line-height: 
 div.asc-key span.asc-item { white-space: nowrap; margin-right: 1.2em; }
 div.asc-key svg { vertical-align: -0.25em; margin-right: 0.25em; }
 footer.asc-footer { font-size: 0.85em; color: #444; border-top: 1px solid #ccc; margin-top: 2em; }
+footer.asc-footer a { word-break: break-all; }
 @media print { table.asc-index th { position: static; } .asc-maps figure { page-break-inside: avoid; } }
 </style>
 """

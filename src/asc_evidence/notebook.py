@@ -173,7 +173,8 @@ def sources_markdown(keys: tuple[str, ...] | list[str]) -> str:
                 pages.setdefault(str(r.official_page), "Office for National Statistics")
     spec_sources = "; ".join(dict.fromkeys(indicators.spec(k).source for k in keys))
     links = "; ".join(
-        f'{html.escape(pub)}: <a href="{html.escape(url)}">{html.escape(url)}</a>'
+        f'{html.escape(pub)}: <a href="{html.escape(url)}" style="word-break: break-all">'
+        f"{html.escape(url)}</a>"
         for url, pub in pages.items()
     )
     return f"<small><b>Sources.</b> {html.escape(spec_sources)}. Official pages: {links}.</small>"
