@@ -286,3 +286,38 @@ def test_rendered_report_shows_no_internal_column_name() -> None:
     assert found == set()
     assert not re.search(r"<th>\s*\d\s*</th>", page)  # no index numbers 0-9
     assert "-0.0<" not in page
+
+
+def _row(key: str, category: str, fingertips: str, trend: str, funnel998: str = "within"):
+    v = verdict.Verdict(
+        indicator=key, title=key, unit="", council_code="X", council_name="X", period="2020-21",
+        value=1.0, england=1.0, fingertips=fingertips, funnel998=funnel998,
+    )  # fmt: skip
+    return profile.ProfileRow(
+        verdict=v, category=category, comparison=fingertips, funnel="", trend_marker=trend,
+        trend_direction=None, councils=np.array([1.0]), neighbour_values=np.array([]),
+    )  # fmt: skip
+
+
+def test_summary_lines_from_synthetic_rows() -> None:
+    """Worse and getting worse is named; 'not compared' is not counted as compared; a funnel
+    outlier on an exact count is named as significant."""
+    rows = [
+        _row("delayed_social_care", "worse", "Worse (99.8%)", "Increasing and getting worse",
+             funnel998="above"),
+        _row("admissions_65", "similar", "Similar", "No significant change"),
+        _row("direct_payments", "not compared", "Not compared", "Cannot be calculated"),
+    ]  # fmt: skip
+    first, second = profile.summary_lines(rows)
+    assert (
+        "Worse than England on Delayed transfers of care attributable to social care (99.8%)"
+        in first
+    )
+    assert "similar on Permanent admissions to residential and nursing care, 65+" in first
+    assert "not compared on Service users receiving direct payments (no valid interval)" in first
+    assert "significantly different from England: Delayed transfers" in first
+    assert "(higher)" in first
+    assert "Getting worse on Delayed transfers" in second
+    assert "<b>Worse than England and getting worse:</b> Delayed transfers" in second
+    assert "no significant change on 1" in second
+    assert "cannot be calculated for 1" in second

@@ -199,7 +199,9 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
     significant after allowing for variation between councils; (2) recent trends, naming
     "worse than England and getting worse"; (3) fees placed among councils (or the indicators
     with no figure)."""
-    tested = [r for r in rows if r.indicator.kind != "price" and r.category != "no figure"]
+    counted = [r for r in rows if r.indicator.kind != "price" and r.category != "no figure"]
+    tested = [r for r in counted if r.category != "not compared"]
+    untested = [r for r in counted if r.category == "not compared"]
     lines = []
     worse = [r for r in tested if r.category == "worse"]
     better = [r for r in tested if r.category == "better"]
@@ -218,6 +220,8 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
         )
     if similar:
         parts.append("similar on " + _names(similar))
+    if untested:
+        parts.append("not compared on " + _names(untested) + " (no valid interval)")
     signif = [
         r for r in tested if r.verdict.funnel998 in ("above", "below") and not r.verdict.approximate
     ]
