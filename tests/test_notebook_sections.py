@@ -86,9 +86,15 @@ def test_count_section_shows_verdict_table_funnel_and_trend(
     ind = indicators.spec("admissions_65")
     shown = _shown(monkeypatch, swindon, ind.key)
     kinds = [type(x).__name__ for x in shown]
-    # heading, verdict, table, funnel, how to read it, trend chart, trend summary
-    assert kinds == ["str", "str", "DataFrame", "Figure", "str", "Figure", "DataFrame"]
-    heading, sentence, table, funnel, note, trend, summary = shown
+    # heading, verdict, table and its notes, funnel, how to read it, trend chart, trend summary
+    # and its notes, sources
+    assert kinds == [
+        "str", "str", "DataFrame", "str", "Figure", "str", "Figure", "DataFrame", "str", "str"
+    ]  # fmt: skip
+    heading, sentence, table, notes, funnel, note, trend, summary, _, sources = shown
+    assert "Approximation: numerator = published rate x ONS population" in notes
+    assert "NHS England ASCOF" in sources
+    assert 'href="https://' in sources
     assert heading == "## Aged 65 and over"
     assert sentence.startswith("**Verdict.** Swindon: ")
     assert "England" in table.index
@@ -112,8 +118,18 @@ def test_price_section_shows_ranked_bars_instead_of_a_funnel(
     ind = indicators.spec("fee_home_care_hour")
     shown = _shown(monkeypatch, swindon, ind.key)
     kinds = [type(x).__name__ for x in shown]
-    assert kinds == ["str", "str", "DataFrame", "Figure", "Figure", "DataFrame"]
-    heading, sentence, table, bars, trend, _ = shown
+    assert kinds == [
+        "str",
+        "str",
+        "DataFrame",
+        "str",
+        "Figure",
+        "Figure",
+        "DataFrame",
+        "str",
+        "str",
+    ]
+    heading, sentence, table, _, bars, trend, *_ = shown
     assert heading == "## Home care, £ per hour"
     assert "no significance test applies" in sentence
     assert "Neighbours (median)" in table.index

@@ -51,10 +51,3 @@ def test_split_never_writes_outside_its_folder(tmp_path: Path) -> None:
     cell.metadata["asc_source"] = "bad name;rm.ipynb"
     with pytest.raises(UnsafeNameError):
         report.split_notebook(nb, out)
-
-
-def test_index_page_links_by_code_and_escapes_names() -> None:
-    page = report._index_html({"E06000030": "x"}, {"E09000001": "ValueError: <bad>"})
-    assert '<a href="E06000030/report.html">Swindon</a>' in page
-    assert "&lt;bad&gt;" in page
-    assert "<bad>" not in page

@@ -19,7 +19,6 @@ from asc_evidence import charts, indicators
 from asc_evidence.common import ENGLAND
 from asc_evidence.councils import register
 from asc_evidence.indicators import INDICATORS, MIN_MONTHS
-from asc_evidence.stats import funnel as funnel_mod
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.verdict import (
@@ -33,11 +32,94 @@ from asc_evidence.verdict import (
 )
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
 
+#: Display names of the 95% interval columns (every table uses the same words).
+CI_LOWER = "95% CI lower"
+CI_UPPER = "95% CI upper"
+#: Display name of the Fingertips comparison column.
+COMPARED = "Compared with England (Fingertips)"
 
-def for_display(df: pd.DataFrame, index: str | None = None) -> pd.DataFrame:
-    """Presentation copy: ``index`` column as the index, missing cells blank (never 'NaN' or 0)."""
-    out = df.set_index(index) if index else df
+
+def number(x: float, decimals: int = 1) -> str:
+    """``x`` rounded to ``decimals`` with thousands separators; "" for missing; never "-0.0".
+
+    >>> number(-0.04), number(1234.567, 2), number(float("nan"))
+    ('0.0', '1,234.57', '')
+    """
+    if x is None or not np.isfinite(x):
+        return ""
+    return f"{round(float(x), decimals) + 0.0:,.{decimals}f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def for_display(
+    df: pd.DataFrame, index: str | None = None, decimals: int | dict[str, int] | None = None
+) -> pd.DataFrame:
+    """Presentation copy: ``index`` column as the index, missing cells blank (never 'NaN' or 0).
+
+    With ``decimals`` (one number, or one per column), float columns are written as text with
+    that many decimals and thousands separators (:func:`number`), so the table shows exactly
+    what was meant whatever pandas' display precision; without it, floats stay numbers and
+    negative zeros are made positive (no "-0.0").
+    """
+    out = df.set_index(index) if index else df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if decimals is None:
+            out[col] = out[col] + 0.0
+        else:
+            d = decimals.get(col, 1) if isinstance(decimals, dict) else decimals
+            out[col] = out[col].map(lambda x, d=d: number(x, d)).where(out[col].notna(), None)
     return out.astype(object).where(out.notna(), "")
+
+
+def footnotes(
+    df: pd.DataFrame,
+    column: str,
+    new: str = "Notes",
+    common_label: str = "Every row",
+    among: pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Replace the long ``; ``-joined texts of ``column`` by footnote numbers.
+
+    A note found in every row of ``among`` (a boolean mask; default all rows), e.g. "11 months
+    reported" for every council, is not repeated: it becomes one table-wide note labelled
+    ``common_label``. Notes are numbered in the order they first appear, so the output is
+    deterministic. The notes (``"1. ..."``) are in ``out.attrs["notes"]`` (show them under the
+    table with :func:`notes_markdown`).
+    """
+    texts = df[column].fillna("").astype(str)
+    parts = texts.map(lambda t: [p.strip() for p in t.split(";") if p.strip()])
+    mask = np.ones(len(df), dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    sets = [set(p) for p, m in zip(parts, mask, strict=True) if m]
+    common = set.intersection(*sets) if len(sets) > 1 else set()
+    numbers: dict[str, int] = {}
+    cells = []
+    for row in parts:
+        marks = []
+        for p in row:
+            if p in common:
+                continue
+            numbers.setdefault(p, len(numbers) + 1)
+            marks.append(str(numbers[p]))
+        cells.append(", ".join(marks))
+    out = df.drop(columns=[column])
+    if numbers:
+        out[new] = cells
+    notes = [f"{common_label}: {_sentence_case(p)}." for p in sorted(common)]
+    notes += [f"{n}. {_sentence_case(p)}." for p, n in numbers.items()]
+    out.attrs["notes"] = notes
+    return out
+
+
+def _sentence_case(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:]
+
+
+def notes_markdown(table: pd.DataFrame) -> str:
+    """The table's footnotes (``attrs["notes"]``) as one Markdown paragraph; "" when none."""
+    notes = table.attrs.get("notes", [])
+    return "<small>Notes: " + " ".join(notes) + "</small>" if notes else ""
 
 
 def _council_rows(key: str, period: str) -> pd.DataFrame:
@@ -76,7 +158,10 @@ def comparison_table(
     """The council, each neighbour, the neighbours' combined value, the region median and England.
 
     For counts, each council's 95% interval and the Fingertips comparison of England's value with
-    its 95% and 99.8% intervals (``compared with England``; see :mod:`asc_evidence.stats.comparison`).
+    its 95% and 99.8% intervals (:data:`COMPARED`; see :mod:`asc_evidence.stats.comparison`).
+    Columns (plain words): ``Compared as``, the unit, :data:`CI_LOWER`, :data:`CI_UPPER`,
+    :data:`COMPARED`, ``Notes`` (footnote numbers; the notes are in ``attrs["notes"]``), indexed
+    by ``Area``. Values to 1 decimal (prices to 2).
     """
     ind = INDICATORS[key]
     rows = _council_rows(key, period)
@@ -86,14 +171,15 @@ def comparison_table(
     members = [c for c in (council, *neighbours) if c in rows.index]
     england = england_value(key, period)
     table = _with_ci(rows.loc[members], key, england)
-    table["role"] = ["council" if c == council else "neighbour" for c in members]
+    table["role"] = ["this council" if c == council else "neighbour" for c in members]
     nb = rows.loc[[c for c in neighbours if c in rows.index]]
     nb = nb.drop_duplicates("area_code") if "area_code" in nb else nb  # an inherited area once
-    extra = [(f"Neighbours ({combined_label(ind)})", "neighbours", combined_value(nb, ind))]
+    label = combined_label(ind)
+    extra = [(f"Neighbours ({label})", "neighbours together", combined_value(nb, ind))]
     in_region = rows.loc[same_region]
     in_region = in_region.drop_duplicates("area_code") if "area_code" in in_region else in_region
     extra.append((f"{region} (median of councils)", "region", in_region["value"].median()))
-    extra.append(("England", "england", england))
+    extra.append(("England", "England", england))
     summary = pd.DataFrame([{"council_name": n, "role": r, "value": v} for n, r, v in extra])
     cols = ["council_name", "role", "value", "lower95", "upper95", "compared with England", "flag"]
     out = pd.concat([table.reset_index()[cols], summary], ignore_index=True)
@@ -101,8 +187,25 @@ def comparison_table(
     out["compared with England"] = out["compared with England"].fillna("")
     if ind.kind == "price":
         out = out.drop(columns=["lower95", "upper95", "compared with England"])
-    out = out.rename(columns={"council_name": "area", "value": ind.unit})
-    return for_display(out.round(1 if ind.kind != "price" else 2), "area")
+    out = out.rename(
+        columns={
+            "council_name": "Area",
+            "role": "Compared as",
+            "value": ind.unit,
+            "lower95": CI_LOWER,
+            "upper95": CI_UPPER,
+            "compared with England": COMPARED,
+        }
+    )
+    out = footnotes(
+        out,
+        "flag",
+        common_label="Every council in the table",
+        among=out["Compared as"].isin(["this council", "neighbour"]),
+    )
+    shown = for_display(out, "Area", decimals=2 if ind.kind == "price" else 1)
+    shown.attrs["notes"] = out.attrs["notes"]
+    return shown
 
 
 def council_series(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
@@ -195,6 +298,18 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     return r
 
 
+def _signed(text: str) -> str:
+    """'+' before a positive number written as text (not before 0 or a negative)."""
+    return text if text.startswith("-") or not text.strip("0.,") else "+" + text
+
+
+def _per_year(x: float, relative: bool) -> str:
+    """A yearly change: '+3.2%' (relative, from a GLM) or '-0.21' (value units a year)."""
+    if x is None or not np.isfinite(x):
+        return ""
+    return _signed(number(100 * x, 1)) + "%" if relative else _signed(number(x, 2))
+
+
 def trend_summary(
     key: str, council: str, neighbours: tuple[str, ...], upto: str | None = None
 ) -> pd.DataFrame:
@@ -207,6 +322,11 @@ def trend_summary(
       the least-squares slope of the values (:func:`~asc_evidence.stats.trends.value_trend`);
     * whether the *size* of the gap to England and to the neighbours is narrowing
       (:func:`~asc_evidence.stats.trends.gap_trend`), naming any crossing.
+
+    Columns (plain words, as text): ``Change a year``, :data:`CI_LOWER`, :data:`CI_UPPER`,
+    ``Verdict``, ``Method`` (footnote number), indexed by ``Measure``; ``attrs["notes"]`` holds
+    the definition of the segment and each method. Relative changes (GLMs) read "+3.2%", slopes
+    are in the indicator's unit per year.
     """
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
@@ -218,16 +338,17 @@ def trend_summary(
     defn = mine["segment"].iloc[-1] if len(mine) else ""
     rows = []
     rt = recent_trend(key, council, upto)
+    chi2 = f" (chi-square {number(rt.chi2, 1)})" if rt.significant else ""
     rows.append(
         {
             "measure": f"{name}: recent trend ({', '.join(map(str, rt.periods)) or 'no run of 5 years'})",
-            "estimate": rt.chi2 if np.isfinite(rt.chi2) else np.nan,
-            "lower95": np.nan,
-            "upper95": np.nan,
-            "verdict": rt.marker + (f" ({rt.reason})" if rt.reason and not rt.significant else ""),
-            "method": f"{rt.method}; estimate = chi-square",
+            "estimate": "", "lower95": "", "upper95": "",
+            "verdict": rt.marker
+            + (f" ({rt.reason})" if rt.reason and not rt.significant else "")
+            + chi2,
+            "method": rt.method,
         }
-    )
+    )  # fmt: skip
     series = frame[frame["series"] == name].set_index("period")["value"]
     if len(series) >= 3:
         exact = (
@@ -244,10 +365,12 @@ def trend_summary(
             )
         else:
             r = trends.value_trend(series.index, series.to_numpy())
+        rel = r.relative
         rows.append(
             {
-                "measure": f"{name}: change per year, {span}",
-                "estimate": r.annual_change, "lower95": r.lower, "upper95": r.upper,
+                "measure": f"{name}: change a year, {span}",
+                "estimate": _per_year(r.annual_change, rel),
+                "lower95": _per_year(r.lower, rel), "upper95": _per_year(r.upper, rel),
                 "verdict": r.direction, "method": r.method,
             }
         )  # fmt: skip
@@ -257,8 +380,10 @@ def trend_summary(
                 g = trends.gap_trend(series, other)
                 rows.append(
                     {
-                        "measure": f"size of the gap to {comp}: change per year, {span}",
-                        "estimate": g.slope, "lower95": g.lower, "upper95": g.upper,
+                        "measure": f"size of the gap to {comp}: change a year, {span}",
+                        "estimate": _per_year(g.slope, False),
+                        "lower95": _per_year(g.lower, False),
+                        "upper95": _per_year(g.upper, False),
                         "verdict": g.verdict + (f"; {g.note}" if g.note else ""),
                         "method": g.method,
                     }
@@ -266,13 +391,78 @@ def trend_summary(
     out = pd.DataFrame(
         rows, columns=["measure", "estimate", "lower95", "upper95", "verdict", "method"]
     )
-    out["definition"] = defn
-    return for_display(out.round(3), "measure")
+    out = out.rename(
+        columns={
+            "measure": "Measure",
+            "estimate": "Change a year",
+            "lower95": CI_LOWER,
+            "upper95": CI_UPPER,
+            "verdict": "Verdict",
+        }
+    )
+    out = footnotes(out, "method", new="Method", common_label="Method of every row")
+    relative = any(str(e).endswith("%") for e in out["Change a year"])
+    notes = [f"Definition: {defn}." if defn else ""]
+    notes.append(
+        "Changes a year in %: relative change from a Poisson or binomial model of the counts."
+        if relative
+        else f"Changes a year in {ind.unit}."
+    )
+    notes = [n for n in notes if n] + out.attrs["notes"]
+    shown = for_display(out, "Measure")
+    shown.attrs["notes"] = notes
+    return shown
+
+
+#: Most points labelled on a funnel plot (the council, then outlying neighbours, then outliers).
+MAX_FUNNEL_LABELS = 8
+
+
+def funnel_key(adjusted: bool) -> str:
+    """The one-line key of a funnel plot, in plain English."""
+    widened = (
+        "widened for the normal variation between councils"
+        if adjusted
+        else "not widened (councils vary no more than chance)"
+    )
+    return (
+        f"Solid lines: 99.8% limits; dashed lines: 95% limits; both around England's value and "
+        f"{widened}."
+    )
+
+
+def funnel_labels(v: Verdict, neighbours: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the verdict's funnel table to label, in priority order: the council, its
+    neighbours outside the adjusted 99.8% limits, then the other councils outside them (largest
+    |z| first), at most :data:`MAX_FUNNEL_LABELS`. Columns ``area_code, council_name,
+    denominator, value, who`` (``council``, ``neighbour``, ``outlier``)."""
+    table = v.funnel.table if v.funnel is not None else pd.DataFrame()
+    if table.empty:
+        return pd.DataFrame(columns=["area_code", "council_name", "denominator", "value", "who"])
+    nb_areas = set(areas_of(v.indicator, neighbours, v.period)) - {v.area_code}
+    out = table["flag99_8_adj"].astype(str).isin(["above", "below"])
+    who = np.where(
+        table["area_code"].eq(v.area_code),
+        "council",
+        np.where(
+            table["area_code"].isin(nb_areas) & out, "neighbour", np.where(out, "outlier", "")
+        ),
+    )
+    t = table.assign(who=who, _abs_z=table["z"].abs())
+    t = t[t["who"] != ""]
+    t["_order"] = t["who"].map({"council": 0, "neighbour": 1, "outlier": 2})
+    t = t.sort_values(["_order", "_abs_z", "area_code"], ascending=[True, False, True])
+    cols = ["area_code", "council_name", "denominator", "value", "who"]
+    return t[cols].head(MAX_FUNNEL_LABELS).reset_index(drop=True)
 
 
 def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
-    """Funnel plot of every council for the verdict's period, council and neighbours labelled.
+    """Funnel plot of every council for the verdict's period (drawn from
+    :meth:`FunnelResult.curve` and ``.table``), with a one-line key in plain English.
 
+    The council is named in the legend; neighbours are blue, other councils grey. Only the
+    council, neighbours outside the adjusted 99.8% limits and other such outliers are labelled
+    (:func:`funnel_labels`), placed without overlap (:func:`asc_evidence.charts.place_labels`).
     None when the verdict has no funnel (prices; too few councils with counts). The x-axis is the
     indicator's ``denominator_label`` (log scale); the caption is its ``source`` and the model.
     """
@@ -281,31 +471,29 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
     if res is None:
         return None
     table = res.table
+    adjusted = res.adjustment != "none" and res.tau2 > 0
+    curve = res.curve()
     fig, ax = plt.subplots(figsize=(11, 6))
+    ax.axhline(res.target, color=charts.ENGLAND_COLOUR, lw=1, label=f"England ({res.target:,.1f})")
+    for tag, style in (("95", "--"), ("99_8", "-")):
+        for side in ("lower", "upper"):
+            col = f"{side}{tag}_adj" if adjusted else f"{side}{tag}"
+            ax.plot(curve["denominator"], curve[col], color=charts.LIMITS, ls=style, lw=1.2)
     codes = table["area_code"]
-    funnel_mod.plot_funnel(
-        ax,
-        res,
-        highlight=codes.eq(v.area_code).to_numpy(),
-        labels="council_name",
-        title=f"{ind.title}, {v.period}",
-        xlabel=ind.denominator_label,
-        ylabel=ind.unit,
-    )
-    nb = table[codes.isin(areas_of(v.indicator, neighbours, v.period)) & codes.ne(v.area_code)]
-    ax.scatter(
-        nb["denominator"], nb["value"], s=30, color=charts.NEIGHBOUR, zorder=3, label="Neighbours"
-    )
-    for row in nb.itertuples():
-        ax.annotate(
-            row.council_name,
-            (row.denominator, row.value),
-            fontsize=7,
-            color=charts.NEIGHBOUR,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+    nb_areas = set(areas_of(v.indicator, neighbours, v.period)) - {v.area_code}
+    mine = codes.eq(v.area_code).to_numpy()
+    nb = codes.isin(nb_areas).to_numpy()
+    rest = ~(mine | nb)
+    ax.scatter(table["denominator"][rest], table["value"][rest], s=14, color=charts.OTHER,
+               alpha=0.8, label="Other councils", zorder=2)  # fmt: skip
+    ax.scatter(table["denominator"][nb], table["value"][nb], s=28, color=charts.NEIGHBOUR,
+               label="Neighbours", zorder=3)  # fmt: skip
+    ax.scatter(table["denominator"][mine], table["value"][mine], s=70, color=charts.COUNCIL,
+               edgecolor="black", label=v.council_name, zorder=4)  # fmt: skip
     ax.set_xscale("log")
+    ax.set(xlabel=ind.denominator_label, ylabel=ind.unit)
+    ax.set_title(f"{ind.title}, {v.period}", pad=22)
+    ax.text(0, 1.015, funnel_key(adjusted), transform=ax.transAxes, fontsize=8, va="bottom")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
@@ -314,6 +502,16 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
         v.period,
     )
     fig.tight_layout()
+    lab = funnel_labels(v, neighbours)
+    colour = {"council": "black", "neighbour": charts.NEIGHBOUR, "outlier": "dimgrey"}
+    charts.place_labels(
+        ax,
+        lab["denominator"].to_numpy(dtype=float),
+        lab["value"].to_numpy(dtype=float),
+        lab["council_name"].astype(str).tolist(),
+        colours=[colour[w] for w in lab["who"]],
+        avoid=(table["denominator"].to_numpy(dtype=float), table["value"].to_numpy(dtype=float)),
+    )
     return fig
 
 
@@ -343,8 +541,14 @@ def trend_figure(key: str, council: str, neighbours: tuple[str, ...]) -> plt.Fig
     """Trend chart of :func:`trend_frame`: one segment per definition, captioned from the spec."""
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
+    name = register().set_index("code").loc[council, "name"]
     return charts.trend_lines(
         frame,
+        colours={
+            name: charts.COUNCIL,
+            f"Neighbours ({combined_label(ind)})": charts.NEIGHBOUR,
+            "England": charts.ENGLAND_COLOUR,
+        },
         title=f"{ind.title}: trend",
         ylabel=ind.unit,
         source=ind.source,
@@ -418,11 +622,12 @@ def spc_figure(
 
 
 def spc_summary(res: pd.DataFrame) -> pd.DataFrame:
-    """Counts of special-cause points by kind, for a small table under the SPC chart."""
+    """Months of each kind of variation under the SPC chart (``Variation``, ``Months``)."""
     if res.empty:
-        return pd.DataFrame({"months": []}, index=pd.Index([], name="variation"))
-    kinds = res["variation"].value_counts().rename_axis("variation").reset_index(name="months")
-    return kinds.sort_values("variation").set_index("variation")
+        return pd.DataFrame({"Months": []}, index=pd.Index([], name="Variation"))
+    kinds = res["variation"].value_counts().rename_axis("Variation").reset_index(name="Months")
+    kinds["Variation"] = kinds["Variation"].map(_sentence_case)
+    return kinds.sort_values("Variation").set_index("Variation")
 
 
 def funnel_words(v: Verdict) -> str:
@@ -444,23 +649,33 @@ def funnel_words(v: Verdict) -> str:
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """Headline table of verdicts, one row per indicator: both comparisons with England."""
-    rows = [
-        {
-            "indicator": v.title,
-            "period": v.period,
-            "value": v.value,
-            "England": v.england,
-            "neighbours": v.neighbours_value,
-            "rank (1 = highest)": f"{v.rank_all} of {v.n_all}" if v.rank_all else "",
-            "funnel, allowing for variation between councils": funnel_words(v),
-            "from its own interval (Fingertips)": v.fingertips if v.funnel998 != "n/a" else "",
-            "unit": v.unit,
-            "approximate": "yes" if v.approximate else "",
-        }
-        for v in verdicts
-    ]
-    return for_display(pd.DataFrame(rows).round(1), "indicator")
+    """Headline table of verdicts, one row per indicator: both comparisons with England.
+
+    Plain column names; values to 1 decimal (prices to 2); "*" after a value marks an
+    approximated count (footnote in ``attrs["notes"]``).
+    """
+    rows = []
+    for v in verdicts:
+        d = 2 if INDICATORS[v.indicator].kind == "price" else 1
+        rows.append(
+            {
+                "Indicator": v.title,
+                "Period": v.period,
+                "Value": number(v.value, d) + (" *" if v.approximate else ""),
+                "England": number(v.england, d),
+                "Neighbours": number(v.neighbours_value, d),
+                "Rank among councils (1 = highest)": f"{v.rank_all} of {v.n_all}"
+                if v.rank_all
+                else "",
+                "Allowing for variation between councils (funnel)": funnel_words(v),
+                COMPARED: v.fingertips if v.funnel998 != "n/a" else "",
+                "Unit": v.unit,
+            }
+        )
+    out = for_display(pd.DataFrame(rows), "Indicator")
+    if any(v.approximate for v in verdicts):
+        out.attrs["notes"] = ["* The count behind the value is approximated (see the section)."]
+    return out
 
 
 def fees_vs_costs(council: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from asc_evidence.build import safe_name
 from asc_evidence.config import settings
-from asc_evidence.councils import Council, current, lookup
+from asc_evidence.councils import Council, lookup
 from asc_evidence.errors import InvalidOptionError, ReportFailedError, UserInputError
 
 NOTEBOOKS = (
@@ -370,7 +370,8 @@ def run_all(
     warn: Callable[[str], None] | None = None,
     chunk_size: int = 16,
 ) -> Path:
-    """Reports for every current council (or ``codes``) in parallel worker processes, plus an index.
+    """Reports for every current council (or ``codes``) in parallel worker processes, plus the
+    national index page (:func:`national_index`).
 
     Inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`); councils that
     cannot be reported (e.g. no row in the neighbour file) are listed as failed without running.
@@ -412,11 +413,7 @@ def run_all(
                     else:
                         done[code] = html_path
                     bar.update(1)
-    out.mkdir(parents=True, exist_ok=True)
-    index = out / "index.html"
-    tmp = index.with_name(f".index.html.{os.getpid()}.tmp")
-    tmp.write_text(_index_html(done, failed), encoding="utf-8")
-    tmp.replace(index)
+    index = national_index(out, year=inputs.year, failed=failed, progress=progress)
     if failed and progress:
         progress(
             f"{len(failed)} council(s) failed: "
@@ -425,23 +422,24 @@ def run_all(
     return index
 
 
-def _index_html(done: dict[str, str], failed: dict[str, str]) -> str:
-    reg = current().set_index("code")
-    rows = []
-    for code in sorted(done, key=lambda c: reg.loc[c, "name"] if c in reg.index else c):
-        name = html.escape(str(reg.loc[code, "name"])) if code in reg.index else code
-        region = html.escape(str(reg.loc[code, "region"])) if code in reg.index else ""
-        rows.append(
-            f'<tr><td><a href="{code}/report.html">{name}</a></td><td>{code}</td><td>{region}</td></tr>'
-        )
-    fails = "".join(
-        f"<li>{html.escape(c)}: {html.escape(m)}</li>" for c, m in sorted(failed.items())
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>asc-evidence: council reports</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:2px 12px}</style></head><body>"
-        f"<h1>Adult social care benchmarking reports</h1><p>{len(done)} councils.</p>"
-        f"<table><tr><th>Council</th><th>Code</th><th>Region</th></tr>{''.join(rows)}</table>"
-        + (f"<h2>Failed</h2><ul>{fails}</ul>" if failed else "")
-        + "</body></html>"
+def national_index(
+    out: Path = Path("reports"),
+    *,
+    year: str | None = None,
+    codes: list[str] | None = None,
+    failed: dict[str, str] | None = None,
+    maps: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """The national index ``out/index.html``: every council (or ``codes``) and headline indicator
+    in one sortable table with the profile's colours, a map per indicator, links to the councils'
+    reports found in ``out``, and the councils in ``failed``.
+
+    Computed in this process from the processed tables (no notebook is run), so it can be rebuilt
+    on its own; :func:`run_all` calls it last. See :mod:`asc_evidence.national`.
+    """
+    from asc_evidence import national
+
+    return national.write_index(
+        Path(out), year=year, codes=codes, failed=failed, maps=maps, progress=progress
     )

@@ -646,11 +646,15 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
         text += f" ({_short_model(v.funnel)}.)"
     text += _fingertips_status(v)
     if v.neighbours_n:
+        with_figures = v.n_ranked_neighbours - 1  # one count of neighbours per sentence
+        pooled = (
+            f" (pooling the {v.neighbours_n} with counts)" if v.neighbours_n != with_figures else ""
+        )
         text += (
-            f" Its {v.neighbours_n} neighbours with counts, taken together: "
+            f" Its {with_figures} neighbours with figures, taken together{pooled}: "
             f"{fmt.format(v.neighbours_value)}. It ranks {v.rank_neighbours} of "
-            f"{v.n_ranked_neighbours} (itself and its {v.n_ranked_neighbours - 1} neighbours with "
-            f"figures) and {v.rank_all} of {v.n_all} councils (1 = highest)."
+            f"{v.n_ranked_neighbours} (itself and these {with_figures}) and {v.rank_all} of "
+            f"{v.n_all} councils (1 = highest)."
         )
     text += note
     if v.approximate:

@@ -1,0 +1,152 @@
+"""The national index page of ``report --all``: built in one process, self-contained, sortable.
+
+The page is built for a few councils and two indicators (one with counts, one price) to keep the
+test short; it must load offline in headless Chromium with no failed request or console error,
+and clicking a column heading must sort the rows by value (missing values last).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asc_evidence import national, profile, report, verdict
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CODES = ["E06000030", "E08000003", "E06000066", "E09000012", "E06000035"]
+KEYS = ("delayed_social_care", "fee_home_care_hour")
+
+
+@pytest.fixture(scope="module")
+def data() -> None:
+    from asc_evidence.config import settings
+
+    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
+    need = ("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "boundaries_council")
+    if not all((folder / f"{t}.parquet").is_file() for t in need):
+        pytest.skip(f"processed tables not built in {folder}")
+
+
+@pytest.fixture(scope="module")
+def frame(data):
+    return national.national_frame(codes=CODES, keys=KEYS)
+
+
+def test_frame_agrees_with_each_councils_verdict(frame) -> None:
+    assert len(frame) == len(CODES) * len(KEYS)
+    delays = frame[frame["indicator"] == "delayed_social_care"].set_index("council_code")
+    assert set(delays["period"]) == {"2019-20"}  # the latest year with council figures
+    v = verdict.benchmark("delayed_social_care", "E08000003", "2019-20", ())
+    assert delays.loc["E08000003", "category"] == "worse"  # England below its 99.8% interval
+    assert v.lower99_8 > v.england
+    for code in CODES:  # each row is that council's own verdict for that period
+        mine = verdict.benchmark("delayed_social_care", code, "2019-20", ())
+        np.testing.assert_equal(delays.loc[code, "value"], mine.value)
+        assert delays.loc[code, "category"] == profile.category(mine)
+    fees = frame[frame["indicator"] == "fee_home_care_hour"]
+    assert set(fees["category"]) <= {*profile.QUARTILE_WORDS, "no figure"}
+
+
+def test_index_links_existing_reports_and_escapes_names(frame) -> None:
+    failed = {"E09000001": "ValueError: <bad>"}
+    page = national.index_html(frame, links={"E06000030"}, failed=failed)
+    assert '<a href="E06000030/report.html">Swindon</a>' in page
+    assert '<a href="E08000003/report.html">' not in page  # no report written: no link
+    assert "&lt;bad&gt;" in page
+    assert "<bad>" not in page
+    assert "<script src" not in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed")
+def test_index_loads_offline_and_sorts(data, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    (tmp_path / "E06000030").mkdir()
+    (tmp_path / "E06000030" / "report.html").write_text("<p>stub</p>")
+    path = national.write_index(tmp_path, codes=CODES, keys=KEYS, maps=True)
+    assert path == tmp_path / "index.html"
+    failed: list[str] = []
+    errors: list[str] = []
+    external: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+
+        def offline(route) -> None:
+            if route.request.url.startswith(("file:", "data:")):
+                route.continue_()
+            else:
+                external.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", offline)
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri(), wait_until="load")
+        maps = page.eval_on_selector_all(
+            ".asc-maps img", "els => els.filter(e => e.naturalWidth > 0).length"
+        )
+        column = 2  # Council, Region, then the first indicator (delays)
+        read = f"""() => Array.from(document.querySelectorAll('table.asc-index tbody tr'))
+            .map(r => r.cells[{column}].getAttribute('data-v'))"""
+        before = page.evaluate(read)
+        page.click(f"table.asc-index th:nth-child({column + 1})")
+        ascending = page.evaluate(read)
+        page.click(f"table.asc-index th:nth-child({column + 1})")
+        descending = page.evaluate(read)
+        names = page.evaluate(
+            "() => Array.from(document.querySelectorAll('table.asc-index tbody tr'))"
+            ".map(r => r.cells[0].textContent)"
+        )
+        browser.close()
+    assert external == []
+    assert failed == []
+    assert errors == []
+    assert maps == len(KEYS)
+    numbers = [float(x) for x in ascending if x]
+    assert numbers == sorted(numbers)
+    assert ascending[len(numbers) :] == [""] * (len(ascending) - len(numbers))  # missing last
+    down = [float(x) for x in descending if x]
+    assert down == sorted(down, reverse=True)
+    assert sorted(before, key=str) == sorted(ascending, key=str)  # same rows, new order
+    assert len(names) == len(CODES)
+
+
+def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
+    """run_all ends with national_index (the notebooks themselves are not run here)."""
+    calls = {}
+
+    def fake_index(out, **kwargs):
+        calls["out"], calls["kwargs"] = out, kwargs
+        return out / "index.html"
+
+    class Pool:
+        def __init__(self, *a, **k) -> None:
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a) -> None:
+            return None
+
+        def submit(self, fn, *a):
+            from concurrent.futures import Future
+
+            f = Future()
+            f.set_result([(c, "", "skipped in test") for c in a[0]])
+            return f
+
+    monkeypatch.setattr(report, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(report, "as_completed", lambda fs: fs)
+    monkeypatch.setattr(report, "national_index", fake_index)
+    out = report.run_all(out=tmp_path, codes=["E06000030"], workers=1)
+    assert out == tmp_path / "index.html"
+    assert calls["kwargs"]["failed"] == {"E06000030": "skipped in test"}
