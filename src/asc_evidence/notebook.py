@@ -129,6 +129,11 @@ def _display(obj) -> None:
         plt.close(obj)
 
 
+def show(fig) -> None:
+    """Show a figure once in the notebook and close it (nothing shown for None)."""
+    _display(fig)
+
+
 def _markdown(text: str) -> None:
     from IPython.display import Markdown
 
