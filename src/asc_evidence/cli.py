@@ -83,10 +83,18 @@ def data_build(
     only: Annotated[
         list[str] | None, typer.Option(help="Build only these tables (repeatable).")
     ] = None,
+    evidence: Annotated[
+        bool,
+        typer.Option(
+            help="Then compute the national evidence tables (`data evidence`); skipped with --only."
+        ),
+    ] = True,
 ) -> None:
-    """Build every processed table from the official files (skips tables whose inputs are unchanged)."""
+    """Build every processed table from the official files (skips tables whose inputs are
+    unchanged), then the national evidence tables the reports read (skipped when fresh)."""
     import time
 
+    from asc_evidence import evidence as evidence_mod
     from asc_evidence.build import build
     from asc_evidence.config import settings
 
@@ -96,6 +104,41 @@ def data_build(
     typer.echo(
         f"{len(result)} tables ({built} built, {len(result) - built} up to date) in "
         f"{time.perf_counter() - t0:.1f}s -> {settings().processed}"
+    )
+    if evidence and not only:
+        t1 = time.perf_counter()
+        state = evidence_mod.build(force=force, progress=typer.echo)
+        typer.echo(
+            f"evidence tables {state} in {time.perf_counter() - t1:.1f}s -> {evidence_mod.folder()}"
+        )
+    elif only:
+        typer.echo(
+            f"evidence tables: {evidence_mod.status()} (run `asc-evidence data evidence` after "
+            "building the remaining tables)"
+        )
+
+
+@data_app.command("evidence")
+@_guard
+def data_evidence(
+    force: Annotated[bool, typer.Option(help="Recompute even when fresh.")] = False,
+    describe: Annotated[
+        bool, typer.Option(help="Print each table (one row per, columns) and stop.")
+    ] = False,
+) -> None:
+    """Compute the national evidence tables (every indicator, funnel, interval, trend, neighbour
+    set, projection and market table) from the processed tables; skipped when fresh."""
+    import time
+
+    from asc_evidence import evidence as evidence_mod
+
+    if describe:
+        typer.echo(evidence_mod.describe())
+        return
+    t0 = time.perf_counter()
+    state = evidence_mod.build(force=force, progress=typer.echo)
+    typer.echo(
+        f"evidence tables {state} in {time.perf_counter() - t0:.1f}s -> {evidence_mod.folder()}"
     )
 
 

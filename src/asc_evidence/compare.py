@@ -137,6 +137,14 @@ def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
     out["compared with England"] = "Not compared"
     if ind.kind == "price" or out.empty:
         return out
+    from asc_evidence import evidence
+
+    period = str(out["period"].iloc[0])
+    stored = evidence.comparisons(key, indicators.get(key), period, out.index, england)
+    if stored is not None:  # the evidence tables' intervals and comparisons of these councils
+        out["lower95"], out["upper95"] = stored["lower95"], stored["upper95"]
+        out["compared with England"] = stored["compared"]
+        return out
     disp = within_dispersion(ind, str(out["period"].iloc[0]))  # the year's D(mu) (delays), else 1
     ci = intervals(ind, out["numerator"], out["denominator"], disp)
     out["lower95"], out["upper95"] = ci[0.95]
@@ -267,7 +275,12 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); prices have no
     interval, so no marker ("Cannot be calculated"). Approximated counts are named in ``method``.
     """
+    from asc_evidence import evidence
+
     ind = INDICATORS[key]
+    stored = evidence.recent_trend(key, council, upto, indicators.get(key))
+    if stored is not None:
+        return stored
     mine = latest_segment(key, council, upto)
     approx = mine["flag"].str.contains("approximation", regex=False).any() if len(mine) else False
     if ind.kind == "price":
@@ -279,6 +292,11 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
         r = trends.recent_trend(
             mine["period"], numerator=mine["numerator"].round(),
             denominator=mine["denominator"].round(), kind="proportion", polarity=ind.polarity,
+        )  # fmt: skip
+    elif (ci := evidence.row_intervals(key, indicators.get(key), mine)) is not None:
+        r = trends.recent_trend(
+            mine["period"], value=mine["value"], lower95=ci[0], upper95=ci[1], kind="value",
+            polarity=ind.polarity,
         )  # fmt: skip
     else:
         lo, hi = np.full(len(mine), np.nan), np.full(len(mine), np.nan)

@@ -369,8 +369,12 @@ def delay_variance(responsible: str = "social_care", month_effect: bool = True) 
     rho_slope_se, ar1_factor, dispersion_ref, pearson_x2, capped, converged``. A council expecting
     ``mu`` delayed days in the year has annual dispersion ``quasi_poisson.dispersion_at(mu, row)``.
     """
+    from asc_evidence import evidence
     from asc_evidence.stats.quasi_poisson import power_variance
 
+    stored = evidence.delay_variance(responsible, month_effect)  # None: compute it
+    if stored is not None:
+        return stored
     dt = monthly_delays(responsible)
     dt = dt[dt["level"] == "council"]
     out = power_variance(
@@ -803,6 +807,11 @@ def get(key: str) -> pd.DataFrame:
         columns. For a cross-council comparison of one year use :func:`cross_section`, which counts
         each area once.
     """
+    from asc_evidence import evidence
+
+    stored = evidence.indicator(key)  # the national evidence tables, when built and fresh
+    if stored is not None:
+        return stored
     ind = spec(key)
     df = to_current_geography(ind.builder(ind), multiplier=ind.multiplier)
     names = _names()
@@ -830,7 +839,15 @@ def cross_section(key: str, period: str) -> pd.DataFrame:
         ``area_code, area_name, council_codes, level, period, numerator, denominator, value, unit,
         flag, geography, source_codes`` and pass-through columns, sorted by ``area_code``.
     """
+    from asc_evidence import evidence
+
     t = get(key)
+    return evidence.memo(
+        key, t, "cross_section", (period,), lambda: _cross_section(t, period)
+    ).copy()
+
+
+def _cross_section(t: pd.DataFrame, period: str) -> pd.DataFrame:
     rows = t[(t["period"] == period) & (t["level"] == "council")]
     codes = rows.groupby("area_code")["council_code"].agg(lambda s: ";".join(sorted(set(s))))
     out = rows.drop_duplicates("area_code").drop(columns=["council_code", "council_name"])
@@ -842,6 +859,11 @@ def cross_section(key: str, period: str) -> pd.DataFrame:
 
 def area_of(key: str, council_code: str, period: str) -> str | None:
     """The ``area_code`` of a current council's row in :func:`cross_section` (None if no row)."""
+    from asc_evidence import evidence
+
     t = get(key)
+    lookup = evidence.area_lookup(key, t)  # a dict for the evidence's own table, else None
+    if lookup is not None:
+        return lookup.get((council_code, period))
     rows = t.loc[(t["council_code"] == council_code) & (t["period"] == period), "area_code"]
     return str(rows.iloc[0]) if len(rows) else None

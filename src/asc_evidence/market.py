@@ -378,6 +378,11 @@ def capacity_from_tables(
 @cache
 def capacity_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`capacity_from_tables` on the processed tables (cached per process)."""
+    from asc_evidence import evidence
+
+    stored = evidence.capacity_tables()  # the national evidence tables, when built and fresh
+    if stored is not None:
+        return stored
     return capacity_from_tables(
         build.load("cqc_beds_2021"),
         build.load("population_mye"),
@@ -781,6 +786,11 @@ def flag_in_house(prices: pd.DataFrame) -> pd.DataFrame:
 @cache
 def price_table() -> pd.DataFrame:
     """:func:`price_from_tables` on the processed tables (cached per process)."""
+    from asc_evidence import evidence
+
+    stored = evidence.price_table()  # the national evidence tables, when built and fresh
+    if stored is not None:
+        return stored
     return price_from_tables(
         build.load("unit_costs"), build.load("ascfr_2021_22"), build.load("fair_cost_of_care_2022")
     )

@@ -129,9 +129,13 @@ def neighbour_set(council_code: str, n: int = 15, neighbour_file: str = "") -> t
 @cache
 def neighbour_table(n: int = 15) -> pd.DataFrame:
     """Nearest ``n`` neighbours of every council from the ``council_profile`` table."""
+    from asc_evidence import evidence
     from asc_evidence.build import load
     from asc_evidence.stats.neighbours import DEFAULT_WEIGHTS, nearest_neighbours
 
+    stored = evidence.neighbour_table(n)
+    if stored is not None:
+        return stored
     profile = load("council_profile").set_index("council_code")
     cols = list(DEFAULT_WEIGHTS)
     profile = profile[cols].dropna()
@@ -322,6 +326,26 @@ def _funnel(
     )
 
 
+def _stored_or_funnel(
+    ind: Indicator, table: pd.DataFrame, period: str, usable: pd.DataFrame, england: float, disp
+) -> FunnelResult | None:
+    """The period's funnel from the evidence tables when ``table`` is theirs, else computed."""
+    from asc_evidence import evidence
+
+    res = evidence.funnel(ind.key, period, table, disp)
+    return _funnel(ind, usable, england, disp) if res is evidence.NOT_STORED else res
+
+
+def _stored_or_intervals(
+    ind: Indicator, table: pd.DataFrame, period: str, code: str, row: pd.Series, disp
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """The council's intervals from the evidence tables when ``table`` is theirs, else computed."""
+    from asc_evidence import evidence
+
+    ci = evidence.council_intervals(ind.key, table, period, code)
+    return intervals(ind, row["numerator"], row["denominator"], disp) if ci is None else ci
+
+
 def _figure_for(row: pd.Series, geography: str) -> str:
     """Words for a figure that describes another area than the council's own (else "")."""
     from asc_evidence.councils import lookup
@@ -390,7 +414,11 @@ def _numbers(
     usable = _usable(councils_)
     england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
     disp = within_dispersion(ind, period)
-    res = None if ind.kind == "price" else _funnel(ind, usable, england, disp)
+    res = (
+        None
+        if ind.kind == "price"
+        else _stored_or_funnel(ind, table, period, usable, england, disp)
+    )
     name = lookup(code).name
     area = indicators.area_of(ind.key, code, period) or code
     base = {
@@ -447,7 +475,7 @@ def _numbers(
     nbu = usable.loc[[c for c in nb if c in usable.index]]
     v.neighbours_value = pooled_value(nbu, ind)
     v.neighbours_n = len(nbu)
-    ci = intervals(ind, row["numerator"], row["denominator"], disp)
+    ci = _stored_or_intervals(ind, table, period, code, row, disp)
     v.lower95, v.upper95 = float(ci[0.95][0][0]), float(ci[0.95][1][0])
     v.lower99_8, v.upper99_8 = float(ci[0.998][0][0]), float(ci[0.998][1][0])
     months = row.get("months", np.nan)
@@ -724,9 +752,13 @@ def missing_headline(council_code: str, verdicts: list[Verdict]) -> list[str]:
 def stability_summary(n: int = 15) -> pd.DataFrame:
     """How stable are the neighbour sets? Median Jaccard overlap with the default set, per variant
     (each variable dropped in turn; equal weights). See :func:`~asc_evidence.stats.neighbours.neighbour_stability`."""
+    from asc_evidence import evidence
     from asc_evidence.build import load
     from asc_evidence.stats.neighbours import DEFAULT_WEIGHTS, neighbour_stability
 
+    stored = evidence.stability_summary(n)
+    if stored is not None:
+        return stored
     profile = load("council_profile").set_index("council_code")[list(DEFAULT_WEIGHTS)].dropna()
     _, summary = neighbour_stability(profile, n=n)
     return summary.round(2)

@@ -400,3 +400,24 @@ def test_overdispersed_ci_with_a_dispersion_function_inverts_the_test() -> None:
         assert lo[0] == 0.0
         # zero days: U = D(U) x 3.689 (95%), far above the Poisson 3.689 of D = 1
     assert ci[0.95].upper[0] * n / 1e5 > 10 * stats.gamma.ppf(0.975, 1)
+
+
+def test_each_council_s_limits_do_not_depend_on_the_others_computed_with_it() -> None:
+    """A verdict computes one council's interval, a table many at once, and the evidence stage
+    all councils of a year: each council's limits must be the same bit for bit (each limit
+    stops iterating when it has converged itself; the AR(1) sum is added in a fixed order)."""
+    p = {"phi": 20.0, "b": 0.3, "rho": 0.5, "rho_slope": 0.05, "months": 11, "mu_ref": 50.0}
+    d = dispersion_function(p)
+    rng = np.random.default_rng(7)
+    x = rng.gamma(2.0, 3000.0, 40).round()
+    n = rng.uniform(5e6, 9e7, 40)
+    together = overdispersed_rate_ci(x, n, d, confidence=(0.95, 0.998))
+    for i in range(len(x)):
+        alone = overdispersed_rate_ci(x[i : i + 1], n[i : i + 1], d, confidence=(0.95, 0.998))
+        for level in (0.95, 0.998):
+            assert together[level].lower[i] == alone[level].lower[0]
+            assert together[level].upper[i] == alone[level].upper[0]
+    # the AR(1) factor of one size equals its entry among many (same order of addition)
+    rho = rng.uniform(-0.2, 0.9, 25)
+    many = ar1_sum_factor(rho, 11)
+    assert all(ar1_sum_factor(rho[i : i + 1], 11)[0] == many[i] for i in range(25))

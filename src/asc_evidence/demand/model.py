@@ -118,35 +118,42 @@ def projection_from_tables(
     council_name: str = "",
     base_year: int = BASE_YEAR,
     horizon: int = HORIZON,
+    shared: dict[object, object] | None = None,
 ) -> DemandProjection:
-    """Core of :func:`council_projection` on tidy tables (SNPP, NPP variants, ASC-FR/SALT, MYE)."""
+    """Core of :func:`council_projection` on tidy tables (SNPP, NPP variants, ASC-FR/SALT, MYE).
+
+    ``shared``: a dict kept between calls on the SAME tables (e.g. every council in turn, as the
+    evidence stage does), in which England's part (rates, costs, projection), which is the same for
+    every council, is computed once.
+    """
+    memo: dict[object, object] = {} if shared is None else shared
     bands = tuple(dict.fromkeys((*RATE_BANDS, *GROWTH_BANDS, "all")))
     principal = snpp_frame(snpp, [council_code, ENGLAND], bands)
     years = range(base_year, base_year + horizon + 1)
     principal = principal[principal["year"].isin(years)]
-    pop = apply_variants(principal, variant_ratios(npp))
+    if "ratios" not in memo:
+        memo["ratios"] = variant_ratios(npp)
+    pop = apply_variants(principal, memo["ratios"])
     rates = rates_from_tables(activity, mye, council_code)
-    eng_rates = rates_from_tables(activity, mye, ENGLAND)
     costs = unit_costs_from_table(activity, council_code)
-    eng_costs = unit_costs_from_table(activity, ENGLAND)
     rated = pop[pop["age_band"].isin(RATE_BANDS)]
+    if ("england", base_year, horizon) not in memo:
+        eng_rates = rates_from_tables(activity, mye, ENGLAND)
+        eng_costs = unit_costs_from_table(activity, ENGLAND)
+        eng = rated[rated["area_code"] == ENGLAND]
+        memo["england", base_year, horizon] = (
+            eng_rates,
+            eng_costs,
+            people_and_cost(eng, eng_rates, eng_costs, base_year, horizon),
+            people_by_variant(eng, eng_rates, base_year, horizon),
+        )
+    eng_rates, eng_costs, eng_demand, eng_by_variant = memo["england", base_year, horizon]
+    mine = rated[rated["area_code"] == council_code]
     demand = pd.concat(
-        [
-            people_and_cost(
-                rated[rated["area_code"] == council_code], rates, costs, base_year, horizon
-            ),
-            people_and_cost(
-                rated[rated["area_code"] == ENGLAND], eng_rates, eng_costs, base_year, horizon
-            ),
-        ],
-        ignore_index=True,
+        [people_and_cost(mine, rates, costs, base_year, horizon), eng_demand], ignore_index=True
     )
     by_variant = pd.concat(
-        [
-            people_by_variant(rated[rated["area_code"] == code], r, base_year, horizon)
-            for code, r in ((council_code, rates), (ENGLAND, eng_rates))
-        ],
-        ignore_index=True,
+        [people_by_variant(mine, rates, base_year, horizon), eng_by_variant], ignore_index=True
     )
     notes = _notes(rates, costs, snpp, mye, council_code)
     return DemandProjection(
@@ -224,6 +231,12 @@ def council_projection(
         low/high range; cost in 2021-22 prices), ``by_variant`` people, ``rates``, ``unit_costs``
         and the ``notes`` stating every assumption (see the module docstring).
     """
+    from asc_evidence import evidence
+
+    if base_year == BASE_YEAR and horizon == HORIZON:
+        stored = evidence.demand_projection(council_code)  # None unless built and fresh
+        if stored is not None:
+            return stored
     council = lookup(council_code)
     return projection_from_tables(
         build.load("population_projection"),

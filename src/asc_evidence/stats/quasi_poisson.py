@@ -103,9 +103,10 @@ def ar1_sum_factor(rho: ArrayLike, k: ArrayLike) -> np.ndarray | float:
         msg = f"k must be a whole number of months >= 1; got {np.unique(kk[(kk < 1) | (kk != np.floor(kk))])}."
         raise ValueError(msg)
     jmax = int(kk.max(initial=1))
-    j = np.arange(1, jmax, dtype=float).reshape((-1,) + (1,) * r.ndim)
-    terms = np.where(j < kk, (1 - j / kk) * r**j, 0.0)
-    out = 1 + 2 * terms.sum(axis=0)
+    total = np.zeros(r.shape)
+    for j in range(1, jmax):  # added in order of j, so each element's sum is the same in any batch
+        total = total + np.where(j < kk, (1 - j / kk) * r**j, 0.0)
+    out = 1 + 2 * total
     return float(out) if out.ndim == 0 else out
 
 
@@ -819,14 +820,20 @@ def _inverted_ci(
     def one(level: float) -> CI:
         limits = []
         for side in (0, 1):  # lower, upper
-            count = xa[ok].copy()
+            # each limit iterates until it has converged itself (|new - old| <= 1e-12 + 1e-10
+            # |old|) and then stops, so a council's limits do not depend on which other
+            # councils are computed with it (a verdict's one council, a table's many)
+            target = xa[ok]
+            count = target.copy()
+            active = np.ones(count.shape, dtype=bool)
             for _ in range(max_iter):
-                d = disp(count)
-                new = np.asarray(poisson_ci(xa[ok] / d, confidence=level)[side]) * d
-                done = np.allclose(new, count, rtol=1e-10, atol=1e-12)
-                count = new
-                if done:
+                if not active.any():
                     break
+                old = count[active]
+                d = disp(old)
+                new = np.asarray(poisson_ci(target[active] / d, confidence=level)[side]) * d
+                count[active] = new
+                active[active] = ~(np.abs(new - old) <= 1e-12 + 1e-10 * np.abs(old))
             out = np.full(xa.shape, np.nan)
             out[ok] = count * multiplier / na[ok]
             limits.append(restore(out))
