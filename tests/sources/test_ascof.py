@@ -386,7 +386,7 @@ def test_timeseries_tiny_ods_by_hand(tmp_path: Path) -> None:
     gap = v.loc[("E06000030", "2020-21", "ascof_1A")]
     assert math.isnan(gap["value"])
     assert math.isnan(gap["moe"])
-    assert gap["flag"] == "not available; " + ascof.FLAG_SURVEY_2020_21
+    assert gap["flag"] == "not available: " + ascof.FLAG_SURVEY_2020_21
     assert v.loc[("E06000053", "2020-21", "ascof_1A"), "value"] == 19.9
     assert v.loc[("E06000053", "2019-20", "ascof_1A"), "flag"] == tidy.FLAG_NOT_APPLICABLE
     # England (MoE published as 0) and the region keep their level; Derby note on aggregates only
@@ -400,7 +400,9 @@ def test_timeseries_tiny_ods_by_hand(tmp_path: Path) -> None:
     c = v.loc[("E06000030", "2019-20", "ascof_1D")]  # sheet 1c (2024-25 code) = old 1D
     assert (c["value"], c["moe"], c["respondents"]) == (7.5, 0.3, 300.0)
     assert c["flag"] == ascof.FLAG_BRACKETED
-    assert ascof.FLAG_CARERS_NOT_RUN in v.loc[("E06000030", "2024-25", "ascof_1D"), "flag"]
+    assert v.loc[("E06000030", "2024-25", "ascof_1D"), "flag"] == (
+        "not applicable: " + ascof.FLAG_CARERS_NOT_RUN
+    )
     # client-level data (2B -> old 2A1): official counts, flagged as a new definition
     b = v.loc[("E06000030", "2024-25", "ascof_2A1")]
     assert (b["numerator"], b["denominator"], b["value"]) == (18.0, 149863.0, 12.0)

@@ -310,7 +310,7 @@ FLAG_NEW_DEFINITION = (
     "new definition: not comparable with 2023-24 and earlier (client-level data replaced SALT)"
 )
 FLAG_SURVEY_2020_21 = (
-    "2020-21 survey voluntary (COVID-19): 18 councils took part, no England or regional figure"
+    "2020-21 survey voluntary (COVID-19; 18 councils took part), no England or regional figure"
 )
 #: Measures from the biennial Survey of Adult Carers in England (2024-25 codes); the others of
 #: the survey layout come from the annual Adult Social Care Survey.
@@ -396,6 +396,14 @@ def _timeseries_cells(
     return long.drop(columns="column")
 
 
+def _with_reason(flag: pd.Series, why: str, where: pd.Series) -> pd.Series:
+    """Where ``where``: a bare marker flag (``not available``...) becomes ``marker: why`` (the
+    reason first, as verdicts quote a flag's first part); other flags get ``why`` appended."""
+    bare = flag.isin(list(TIMESERIES_MARKERS.values()))
+    flag = flag.mask(where & bare, flag + ": " + why)
+    return add_flag(flag, why, where & ~bare)
+
+
 def _timeseries_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """Long cells of every sheet -> one tidy row per area x period x measure, with flags."""
     text, bracketed = _official_part(cells["text"])
@@ -431,10 +439,12 @@ def _timeseries_rows(cells: pd.DataFrame) -> pd.DataFrame:
     ).any(axis=1)
     flag = add_flag(flag, FLAG_BRACKETED, bracketed & value.notna())
     carers = out["code"].isin(CARERS_SURVEY)
-    flag = add_flag(flag, FLAG_SURVEY_2020_21, survey & ~carers & (out["period"] == "2020-21"))
+    voluntary = survey & ~carers & (out["period"] == "2020-21")
+    voluntary &= flag != tidy.FLAG_NOT_APPLICABLE  # [z]: the council did not exist yet
+    flag = _with_reason(flag, FLAG_SURVEY_2020_21, voluntary)
     england_na = (out["level"] == "england") & (get("why", "outcome") == tidy.FLAG_NOT_APPLICABLE)
     not_run = england_na.groupby([out["code"], out["period"]]).transform("any")
-    flag = add_flag(flag, FLAG_CARERS_NOT_RUN, carers & not_run & value.isna())
+    flag = _with_reason(flag, FLAG_CARERS_NOT_RUN, carers & not_run & value.isna())
     flag = add_flag(flag, FLAG_NEW_DEFINITION, ~survey)
     flag = add_flag(flag, FLAG_3D1A_QUALITY, (out["code"] == "3D1A") & value.notna())
     flag = add_flag(
