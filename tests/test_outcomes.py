@@ -33,7 +33,7 @@ def test_survey_specs_are_declared_in_the_outcomes_section() -> None:
     assert (qol.kind, qol.polarity, qol.unit) == ("survey", "higher", "score out of 24")
     assert qol.measures == ("ascof_1A",)
     assert indicators.spec("satisfaction").measures == ("ascof_3A",)  # 2024-25 code 1D
-    assert "ASCOF 1D; 3A before 2023-24" in indicators.spec("satisfaction").title
+    assert "ASCOF 1D, formerly 3A" in indicators.spec("satisfaction").title
     assert not qol.denominator_label  # no counts, no funnel
     reab = indicators.spec("reablement_at_home")
     assert (reab.kind, reab.breaks) == ("proportion", ("2024-25",))
@@ -203,6 +203,10 @@ def test_real_swindon_survey_values_and_verdict(real) -> None:
     assert sat.loc[("E06000030", "2015-16"), cols].tolist() == [65.9, 3.9, 455]
     assert sat.loc[("E06000030", "2024-25"), cols].tolist() == [61.0, 4.9, 350]
     assert ascof.FLAG_SURVEY_2020_21 in sat.loc[("E06000030", "2020-21"), "flag"]
+    # 2020-21 is published for 18 councils only (York, E06000014, among them: 72.3 in Table_1d):
+    # not used, so no neighbours' median or rank rests on a handful of councils
+    assert np.isnan(sat.loc[("E06000014", "2020-21"), "value"])
+    assert sat.loc[("E06000014", "2020-21"), "flag"] == indicators.SURVEY_YEARS_NOT_USED["2020-21"]
     v = verdict.benchmark("satisfaction", "E06000030", "2024-25", ())
     # 61.0 -/+ 4.9 = 56.1 to 65.9; England 65.1 (AG7) is inside: similar
     assert (v.lower95, v.upper95, v.england) == (

@@ -6,8 +6,8 @@ measures it reads, its definition breaks, the funnel's x-axis label, whether it 
 indicator and which notebook section shows it. Verdicts (:mod:`asc_evidence.verdict`), comparisons
 and charts (:mod:`asc_evidence.compare`) and notebook sections (:func:`asc_evidence.notebook.section`)
 read the spec; nothing else names an indicator. Adding an indicator of an existing kind is one
-entry in :data:`INDICATORS` (its builder is a family builder: :func:`ascof`, :func:`fee_rates`,
-:func:`delayed_transfers`) and a test.
+entry in :data:`INDICATORS` (its builder is a family builder: :func:`ascof`, :func:`ascof_survey`,
+:func:`fee_rates`, :func:`delayed_transfers`) and a test.
 
 Each indicator is a long table with one row per council (and England, regions where published) and
 period: ``indicator, council_code, council_name, level, period, numerator, denominator, value, unit,
@@ -604,6 +604,15 @@ def _with_timeseries(a: pd.DataFrame, measure: str) -> pd.DataFrame:
     return pd.concat([a, new[a.columns]], ignore_index=True)
 
 
+#: Survey years published for a few councils only and without an England figure: not used for
+#: comparisons (a neighbours' median or a rank among 18 councils would mislead); the values stay in
+#: the processed table ``ascof_timeseries``.
+SURVEY_YEARS_NOT_USED = {
+    "2020-21": "not available: 2020-21 survey voluntary (COVID-19; 18 councils took part), no "
+    "England figure: not used for comparisons",
+}
+
+
 def ascof_survey(ind: Indicator) -> pd.DataFrame:
     """Builder of the survey indicators (``kind="survey"``): measure ``ind.measures[0]`` of the
     official time series (``ascof_timeseries``, 2015-16 to 2024-25), every year as published.
@@ -611,7 +620,8 @@ def ascof_survey(ind: Indicator) -> pd.DataFrame:
     The value is the weighted survey estimate; ``moe`` its published 95% margin of error and
     ``respondents`` the published number of respondents (kept as :data:`PASS_THROUGH` columns);
     there are no counts, so ``numerator`` and ``denominator`` stay NaN (never derived). 2020-21
-    (voluntary survey, 18 councils) has no England figure; the flags say why a year is missing.
+    (voluntary survey, 18 councils, no England figure) is left out for every council
+    (:data:`SURVEY_YEARS_NOT_USED`); the flags say why a year is missing.
     """
     (measure,) = ind.measures
     t = load("ascof_timeseries")
@@ -620,7 +630,11 @@ def ascof_survey(ind: Indicator) -> pd.DataFrame:
         & (t["level"] != "region")
         & (t["age_band"] == "all")
         & (t["sex"] == "persons")
-    ]
+    ].copy()
+    for period, why in SURVEY_YEARS_NOT_USED.items():
+        drop = (t["period"] == period) & t["value"].notna()
+        t.loc[drop, ["value", "moe", "respondents"]] = np.nan
+        t.loc[drop, "flag"] = why
     return _finish(t, ind)
 
 
@@ -762,10 +776,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="reablement_at_home",
-            title=(
-                "Older people (65+) still at home 91 days after hospital discharge into "
-                "reablement (ASCOF 2B(1); 2D(1), at home 12 weeks after, from 2024-25)"
-            ),
+            title="Still at home 91 days after discharge into reablement, 65+ (ASCOF 2B(1)/2D(1))",
             heading="Still at home after reablement",
             unit="%",
             polarity="higher",
@@ -781,7 +792,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="quality_of_life",
-            title="Social care-related quality of life of people who use services (ASCOF 1A)",
+            title="Social care-related quality of life (ASCOF 1A)",
             heading="Quality of life",
             unit="score out of 24",
             polarity="higher",
@@ -795,10 +806,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="satisfaction",
-            title=(
-                "People who use services extremely or very satisfied with their care and "
-                "support (ASCOF 1D; 3A before 2023-24)"
-            ),
+            title="Extremely or very satisfied with care and support (ASCOF 1D, formerly 3A)",
             heading="Satisfaction with care and support",
             unit="%",
             polarity="higher",
@@ -812,10 +820,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="control_daily_life",
-            title=(
-                "People who use services who have control over their daily life (ASCOF 3A; 1B "
-                "before 2023-24)"
-            ),
+            title="Have control over their daily life (ASCOF 3A, formerly 1B)",
             heading="Control over daily life",
             unit="%",
             polarity="higher",
@@ -829,7 +834,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="feel_safe",
-            title="People who use services who feel safe (ASCOF 4A)",
+            title="Feel safe (ASCOF 4A)",
             heading="Feeling safe",
             unit="%",
             polarity="higher",
@@ -843,10 +848,7 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             key="social_contact",
-            title=(
-                "People who use services with as much social contact as they would like (ASCOF "
-                "5A(1); 1I(1) before 2023-24)"
-            ),
+            title="As much social contact as they would like (ASCOF 5A(1), formerly 1I(1))",
             heading="Social contact",
             unit="%",
             polarity="higher",
