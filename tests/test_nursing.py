@@ -272,3 +272,13 @@ def test_age_standardised_row_with_given_rates_on_the_real_data(real) -> None:
         sensitivity.benchmark_sensitivity(
             "nursing_65", SOMERSET, "2021-22", reference_rates=pd.Series({"65-74": 0.001})
         )
+
+
+def test_a_ratio_just_above_one_is_not_shown_as_one() -> None:
+    # an interval from 1.0004 would read "1.00 to ..." beside "higher": more decimals then
+    assert sensitivity.fmt_ratio(1.0004) == "1.0004"
+    assert sensitivity.fmt_ratio(1.004) == "1.004"
+    assert sensitivity.fmt_ratio(0.996) == "0.996"
+    assert sensitivity.fmt_ratio(1.41) == "1.41"
+    assert sensitivity.fmt_ratio(1.0) == "1.00"
+    assert sensitivity.fmt_ratio(float("nan")) == ""

@@ -729,10 +729,10 @@ _CARE_HOME_SOURCE = (
     "31 March (ASC-FR and SALT Data Tables 2021-22, T38); ONS mid-year estimates"
 )
 _CARE_HOME_BREAKS = ("2014-15", "2021-22")
-_CARE_HOME_DEFINITIONS = (
-    "PSS-EX1 average residents (weeks / weeks in the year), permanent and temporary",
-    "PSS-EX1 2014-15 average residents, long-term support (summed over support reasons)",
-    "SALT clients in long-term support at 31 March (rounded to 5)",
+_CARE_HOME_DEFINITIONS = (  # short: they label the trend chart's breaks
+    "PSS-EX1 average residents (all placements)",
+    "PSS-EX1 2014-15 (long-term support only)",
+    "SALT clients at 31 March (rounded to 5)",
 )
 
 INDICATORS: dict[str, Indicator] = {

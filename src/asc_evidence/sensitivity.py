@@ -91,7 +91,7 @@ AGE_BANDS: dict[str, tuple[str, ...]] = {
 #: Care-home indicators and the other setting that completes "all care homes".
 OTHER_SETTING = {"nursing_65": "residential_65", "residential_65": "nursing_65"}
 NO_AGE_RATES = (
-    "not computed: England's rates by 65-74, 75-84 and 85+ are not published for this indicator "
+    "Not computed: England's rates by 65-74, 75-84 and 85+ are not published for this indicator "
     "(PSS-EX1 and SALT give 65+ only); pass reference_rates to compute it"
 )
 
@@ -172,6 +172,17 @@ def between_councils(
     return "similar"
 
 
+def fmt_ratio(x: float) -> str:
+    """A ratio to 2 decimals, or up to 4 where fewer would show a value other than 1 as 1.00."""
+    if not np.isfinite(x):
+        return ""
+    for decimals in (2, 3, 4):
+        text = f"{x:.{decimals}f}"
+        if x == 1 or float(text) != 1:
+            return text
+    return text
+
+
 def _words(
     chance: str, between: str, ratio: float, lower: float, upper: float, polarity: str, what: str
 ) -> str:
@@ -187,7 +198,10 @@ def _words(
         "lower": f"lower than {what}{tone}",
         "similar": f"similar to {what}",
     }[chance]
-    text = f"{head[0].upper()}{head[1:]}: ratio {ratio:.2f} (exact 95% interval {lower:.2f} to {upper:.2f})"
+    text = (
+        f"{head[0].upper()}{head[1:]}: ratio {fmt_ratio(ratio)} (exact 95% interval "
+        f"{fmt_ratio(lower)} to {fmt_ratio(upper)})"
+    )
     if between == "not tested":
         return text + "; the variation between councils was not estimated"
     if between == chance:
@@ -365,6 +379,19 @@ def sensitivity_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.concat([table, pd.DataFrame([last], columns=COLUMNS)], ignore_index=True)
     out.attrs["conclusion_changes"] = changes
     out.attrs["why"] = why
+    return out
+
+
+def formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """The table for display: values to 1 decimal place, ratios to 2, blanks for missing numbers,
+    indexed by benchmark (``attrs`` kept)."""
+    out = table.copy()
+    for col in ("comparator value", "council value"):
+        out[col] = [f"{v:,.1f}" if np.isfinite(v) else "" for v in table[col].astype(float)]
+    for col in ("ratio", "ratio 95% lower", "ratio 95% upper"):
+        out[col] = [fmt_ratio(v) for v in table[col].astype(float)]
+    out = out.set_index("benchmark")
+    out.attrs = dict(table.attrs)
     return out
 
 
@@ -791,6 +818,8 @@ __all__ = [
     "benchmark_sensitivity",
     "between_councils",
     "conclusion",
+    "fmt_ratio",
+    "formatted",
     "not_computed_row",
     "oflog_neighbours",
     "ratio_funnel",
