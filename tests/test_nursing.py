@@ -282,3 +282,11 @@ def test_a_ratio_just_above_one_is_not_shown_as_one() -> None:
     assert sensitivity.fmt_ratio(1.41) == "1.41"
     assert sensitivity.fmt_ratio(1.0) == "1.00"
     assert sensitivity.fmt_ratio(float("nan")) == ""
+
+
+def test_sensitivity_sections_name_indicators_of_that_section() -> None:
+    for section, keys in sensitivity.SECTIONS.items():
+        assert section in indicators.SECTIONS
+        for key in keys:
+            assert INDICATORS[key].section == section
+            assert INDICATORS[key].kind != "price"  # a price has no counts to test

@@ -88,6 +88,8 @@ AGE_BANDS: dict[str, tuple[str, ...]] = {
     "75-84": ("75-79", "80-84"),
     "85+": ("85+",),
 }
+#: Indicators that get a sensitivity table in their notebook section (:func:`show`).
+SECTIONS: dict[str, tuple[str, ...]] = {"admissions": ("nursing_65",)}
 #: Care-home indicators and the other setting that completes "all care homes".
 OTHER_SETTING = {"nursing_65": "residential_65", "residential_65": "nursing_65"}
 NO_AGE_RATES = (
@@ -813,6 +815,41 @@ def ratio_funnel_figure(
     return fig
 
 
+def show(
+    ctx: Any, section: str, neighbour_file: str = "", n_neighbours: int = 15
+) -> dict[str, pd.DataFrame]:
+    """In a notebook: for each indicator of ``section`` in :data:`SECTIONS`, the conclusion line,
+    the sensitivity table, each benchmark's verdict in words and the ratio funnel.
+
+    ``ctx`` is the notebook's :class:`asc_evidence.notebook.Context` (council, neighbours, year);
+    ``neighbour_file`` and ``n_neighbours`` are the notebook's parameters. The period is the
+    year asked for when the indicator has it for the council, else its latest. Returns the tables.
+    """
+    from IPython.display import Markdown, display
+
+    out = {}
+    code = ctx.council.code
+    for key in SECTIONS.get(section, ()):
+        period = verdict.period_for(key, code, ctx.year)
+        table = benchmark_sensitivity(key, code, period, neighbour_file or None, n_neighbours)
+        title = indicators.spec(key).display_heading
+        display(
+            Markdown(f"**{title}, {period}: does the conclusion change?** {table.attrs['why']}")
+        )
+        display(formatted(table).drop(columns="verdict"))
+        rows = table.iloc[:-1]  # the last row is the conclusion, shown above
+        bullets = [
+            f"- **{b}.** {w}" for b, w in zip(rows["benchmark"], rows["verdict"], strict=True)
+        ]
+        display(Markdown("\n".join(bullets)))
+        if indicators.spec(key).kind == "rate":
+            fig = ratio_funnel_figure(key, code, period, ctx.neighbours)
+            display(fig)
+            plt.close(fig)
+        out[key] = table
+    return out
+
+
 __all__ = [
     "COLUMNS",
     "benchmark_sensitivity",
@@ -827,5 +864,6 @@ __all__ = [
     "ratio_interval",
     "ratio_row",
     "sensitivity_table",
+    "show",
     "standardised_row",
 ]
