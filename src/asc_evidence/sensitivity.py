@@ -816,14 +816,15 @@ def ratio_funnel_figure(
 
 
 def show(
-    ctx: Any, section: str, neighbour_file: str = "", n_neighbours: int = 15
+    ctx: Any, section: str, neighbour_file: str = "", n_neighbours: int = 15, figure: bool = True
 ) -> dict[str, pd.DataFrame]:
     """In a notebook: for each indicator of ``section`` in :data:`SECTIONS`, the conclusion line,
     the sensitivity table, each benchmark's verdict in words and the ratio funnel.
 
     ``ctx`` is the notebook's :class:`asc_evidence.notebook.Context` (council, neighbours, year);
     ``neighbour_file`` and ``n_neighbours`` are the notebook's parameters. The period is the
-    year asked for when the indicator has it for the council, else its latest. Returns the tables.
+    year asked for when the indicator has it for the council, else its latest. ``figure=False``
+    leaves out the funnel (for the one-page report). Returns the tables.
     """
     from IPython.display import Markdown, display
 
@@ -842,7 +843,7 @@ def show(
             f"- **{b}.** {w}" for b, w in zip(rows["benchmark"], rows["verdict"], strict=True)
         ]
         display(Markdown("\n".join(bullets)))
-        if indicators.spec(key).kind == "rate":
+        if figure and indicators.spec(key).kind == "rate":
             fig = ratio_funnel_figure(key, code, period, ctx.neighbours)
             display(fig)
             plt.close(fig)
