@@ -677,6 +677,14 @@ def care_home_residents(ind: Indicator) -> pd.DataFrame:
     measure). ``numerator`` is the average number of residents (PSS-EX1, not a whole number) or the
     year-end count (SALT); ``denominator`` the ONS 65+ population of the mid-year the financial
     year starts in (approximations flagged as for ASCOF admissions).
+
+    Intervals and funnels treat the numerator as Poisson: residents at a moment are Poisson when
+    placements start independently and last any length of time (the M/G/infinity queue); a year's
+    average varies less than that, so the limits are if anything wide for a council's own chance,
+    and the funnel's overdispersion allowance carries the real differences between councils.
+    Polarity is neutral: a high rate may mean need (age, health), a market short of residential
+    beds or low NHS continuing healthcare funding as much as over-use, and a low rate may mean
+    good community support or unmet need; the rate is for benchmarking, not a target.
     """
     weeks_measure, salt_measure = ind.measures
     df = _per_population(care_home_counts(weeks_measure, salt_measure), ind.age_band)
