@@ -652,6 +652,143 @@ def fee_rates(ind: Indicator) -> pd.DataFrame:
     return _finish(pd.concat(parts, ignore_index=True), ind)
 
 
+def weeks_in_year(period: pd.Series) -> pd.Series:
+    """Weeks in each financial year ``YYYY-YY``: its days (1 April to 31 March) / 7.
+
+    52.142857 for a 365-day year, 52.285714 when the year holds 29 February (2011-12, 2015-16...).
+    """
+    start = pd.to_datetime(period.astype(str).str[:4] + "-04-01")
+    end = pd.to_datetime((period.astype(str).str[:4].astype(int) + 1).astype(str) + "-04-01")
+    return (end - start).dt.days / 7
+
+
+FLAG_2014_15_COUNT = (
+    "2014-15: long-term support only, summed over primary support reasons (new Care Act "
+    "categories, not comparable with earlier years)"
+)
+FLAG_NO_WEEKS = "weeks of care not published"
+FLAG_ZERO_WEEKS = "0 weeks published (no council-arranged care of this kind, or not reported)"
+
+
+def care_home_counts(weeks_measure: str, salt_measure: str) -> pd.DataFrame:
+    """People in council-arranged care homes, 65+: a count-like number per council and year.
+
+    2008-09 to 2014-15 (PSS-EX1, ``unit_costs``): the average number of residents over the year,
+    ``weeks of care / weeks in the year`` (:func:`weeks_in_year`), from the weeks that are the
+    denominator of the weekly unit cost ``weeks_measure``: ``fee_nursing_65_week_independent``
+    (nursing care, all council-arranged placements; 2012-13 file column L "The total number of
+    weeks older people (including full cost and preserved rights clients) were supported in nursing
+    care") or ``unit_cost_residential_65_week_all`` (residential care, own provision and provided
+    by others, column O). Permanent and temporary placements, including full-cost payers. 2014-15
+    is long-term support only, summed over primary support reasons (a new basis).
+    2021-22 (SALT LTS001b, ``ascfr_2021_22`` T38): clients in long-term support in the setting at
+    31 March 2022 (``salt_measure``, e.g. ``clients_long_term_support_year_end_nursing``), rounded
+    to the nearest 5 by NHS Digital.
+
+    Returns ``council_code, council_name, level, period, count, flag`` (England included).
+    """
+    uc = load("unit_costs")
+    uc = uc[(uc["measure"] == weeks_measure) & (uc["level"] != "region")].copy()
+    weeks = uc["denominator"].astype(float)
+    uc["count"] = weeks / weeks_in_year(uc["period"])
+    # the price's own markers ("not available", "not applicable") do not apply to the weeks;
+    # the boundary notes and the 2014-15 break do
+    src = uc["flag"].fillna("").astype(str)
+    kept = src.str.split("; ").map(lambda ps: "; ".join(p for p in ps if p.startswith("boundary")))
+    kept = add_flag(kept, FLAG_2014_15_COUNT, src.str.contains("2014-15: summed", regex=False))
+    flag = add_flag(kept, FLAG_NO_WEEKS, weeks.isna())
+    uc["flag"] = add_flag(flag, FLAG_ZERO_WEEKS, weeks == 0)
+    salt = load("ascfr_2021_22")
+    salt = salt[
+        (salt["measure"] == salt_measure)
+        & (salt["age_band"] == "65+")
+        & (salt["level"] != "region")
+    ].copy()
+    salt["count"] = salt["value"].astype(float)
+    salt["flag"] = salt["flag"].fillna("").astype(str)
+    cols = ["council_code", "council_name", "level", "period", "count", "flag"]
+    out = pd.concat([uc[cols], salt[cols]], ignore_index=True)
+    out["period"] = out["period"].astype(str)
+    return out
+
+
+def _per_population(counts: pd.DataFrame, age_band: str) -> pd.DataFrame:
+    """Counts over the ONS population of ``age_band`` at mid-year of the financial year's start
+    (2008-2010 take the earliest estimate the package has, mid-2014, flagged)."""
+    pop = population(age_band)
+    first, latest = int(pop["year"].min()), int(pop["year"].max())
+    df = counts.copy()
+    df["year"] = df["period"].str[:4].astype(int)
+    df["pop_year"] = df["year"].clip(lower=first, upper=latest)
+    df = df.merge(
+        pop.rename(columns={"year": "pop_year"}), on=["council_code", "pop_year"], how="left"
+    )
+    pop_flag = df["pop_flag"].fillna("").astype(str)
+    early = df["year"] < first
+    renamed = [
+        f.replace(f"mid-{first}", f"mid-{y}") if e else f
+        for f, y, e in zip(pop_flag, df["year"], early, strict=True)
+    ]
+    pop_flag = pd.Series(renamed, index=df.index, dtype=object)
+    late = df["year"] > latest
+    pop_flag = add_flag(pop_flag, f"population mid-{latest} used", late)
+    df["flag"] = add_flag(df["flag"], pop_flag, pop_flag != "")
+    no_pop = df["population"].isna() & df["count"].notna()
+    df["flag"] = add_flag(df["flag"], f"no {age_band} population for this code", no_pop)
+    df["numerator"] = df["count"]
+    df["denominator"] = df["population"]
+    return df
+
+
+def care_home_residents(ind: Indicator) -> pd.DataFrame:
+    """Builder of the care-home rates: people 65+ in council-arranged nursing (or residential) care
+    per 100,000 aged 65+ (:func:`care_home_counts` over the 65+ population).
+
+    ``ind.measures`` = (PSS-EX1 weekly-cost measure whose denominator is the weeks, SALT year-end
+    measure). ``numerator`` is the average number of residents (PSS-EX1, not a whole number) or the
+    year-end count (SALT); ``denominator`` the ONS 65+ population of the mid-year the financial
+    year starts in (approximations flagged as for ASCOF admissions).
+
+    Intervals and funnels treat the numerator as Poisson: residents at a moment are Poisson when
+    placements start independently and last any length of time (the M/G/infinity queue); a year's
+    average varies less than that, so the limits are if anything wide for a council's own chance,
+    and the funnel's overdispersion allowance carries the real differences between councils.
+    Polarity is neutral: a high rate may mean need (age, health), a market short of residential
+    beds or low NHS continuing healthcare funding as much as over-use, and a low rate may mean
+    good community support or unmet need; the rate is for benchmarking, not a target.
+    """
+    weeks_measure, salt_measure = ind.measures
+    df = _per_population(care_home_counts(weeks_measure, salt_measure), ind.age_band)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["value"] = df["numerator"] / df["denominator"] * ind.multiplier
+    return _finish(df, ind)
+
+
+def care_home_share(ind: Indicator) -> pd.DataFrame:
+    """Builder of nursing care as a share of all care-home placements, 65+ (%).
+
+    ``ind.measures`` = (nursing weeks, nursing SALT, residential weeks, residential SALT), as in
+    :func:`care_home_residents`: ``numerator`` = nursing residents, ``denominator`` = nursing +
+    residential residents (the weeks in the year cancel, so for PSS-EX1 this is the share of
+    care-home weeks spent in nursing care).
+    """
+    nursing = care_home_counts(*ind.measures[:2])
+    residential = care_home_counts(*ind.measures[2:])
+    keys = ["council_code", "level", "period"]
+    df = nursing.merge(
+        residential.drop(columns="council_name"), on=keys, how="outer", suffixes=("", "_res")
+    )
+    df["numerator"] = df["count"]
+    df["denominator"] = df["count"] + df["count_res"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["value"] = (df["numerator"] / df["denominator"] * ind.multiplier).where(
+            df["denominator"] > 0
+        )
+    flags = (df["flag"].fillna("") + "; " + df["flag_res"].fillna("")).str.split("; ")
+    df["flag"] = flags.map(lambda parts: "; ".join(dict.fromkeys(p for p in parts if p)))
+    return _finish(df, ind)
+
+
 # ---------------------------------------------------------------------------------------------
 # the indicators, each declared once
 
@@ -670,6 +807,17 @@ _SURVEY_SOURCE = (
 _SURVEY_DEFINITIONS = ("Adult Social Care Survey (weighted estimate)",)
 _PSS_EX1 = "PSS-EX1 unit cost of independent-sector care"
 _ASC_FR = "ASC-FR average rate paid to external providers"
+
+_CARE_HOME_SOURCE = (
+    "PSS-EX1 weeks of care, 65+ (NHS Digital, 2008-09 to 2014-15); SALT LTS001b clients at "
+    "31 March (ASC-FR and SALT Data Tables 2021-22, T38); ONS mid-year estimates"
+)
+_CARE_HOME_BREAKS = ("2014-15", "2021-22")
+_CARE_HOME_DEFINITIONS = (  # short: they label the trend chart's breaks
+    "PSS-EX1 average residents (all placements)",
+    "PSS-EX1 2014-15 (long-term support only)",
+    "SALT clients at 31 March (rounded to 5)",
+)
 
 INDICATORS: dict[str, Indicator] = {
     i.key: i
@@ -916,6 +1064,67 @@ INDICATORS: dict[str, Indicator] = {
             headline=True,
             breaks=("2014-15", "2020-21"),
             definitions=(_PSS_EX1, "PSS-EX1 2014-15 (summed over support reasons)", _ASC_FR),
+        ),
+        Indicator(
+            key="nursing_65",
+            title="People aged 65+ in council-arranged nursing care",
+            heading="Nursing care, aged 65 and over",
+            unit="per 100,000 aged 65+",
+            polarity="neutral",
+            kind="rate",
+            multiplier=1e5,
+            source=_CARE_HOME_SOURCE,
+            section="admissions",
+            builder=care_home_residents,
+            measures=(
+                "fee_nursing_65_week_independent",
+                "clients_long_term_support_year_end_nursing",
+            ),
+            age_band="65+",
+            denominator_label="Population aged 65+",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
+        ),
+        Indicator(
+            key="residential_65",
+            title="People aged 65+ in council-arranged residential care",
+            heading="Residential care, aged 65 and over",
+            unit="per 100,000 aged 65+",
+            polarity="neutral",
+            kind="rate",
+            multiplier=1e5,
+            source=_CARE_HOME_SOURCE,
+            section="admissions",
+            builder=care_home_residents,
+            measures=(
+                "unit_cost_residential_65_week_all",
+                "clients_long_term_support_year_end_residential",
+            ),
+            age_band="65+",
+            denominator_label="Population aged 65+",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
+        ),
+        Indicator(
+            key="nursing_share_65",
+            title="Nursing care as a share of council-arranged care-home placements, 65+",
+            heading="Nursing as a share of care-home placements, aged 65 and over",
+            unit="%",
+            polarity="neutral",
+            kind="proportion",
+            multiplier=100.0,
+            source=_CARE_HOME_SOURCE.removesuffix("; ONS mid-year estimates"),
+            section="admissions",
+            builder=care_home_share,
+            measures=(
+                "fee_nursing_65_week_independent",
+                "clients_long_term_support_year_end_nursing",
+                "unit_cost_residential_65_week_all",
+                "clients_long_term_support_year_end_residential",
+            ),
+            denominator_label="People 65+ in council-arranged care homes (nursing + residential)",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
         ),
     )
 }
