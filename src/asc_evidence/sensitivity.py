@@ -392,7 +392,9 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
         out[col] = [f"{v:,.1f}" if np.isfinite(v) else "" for v in table[col].astype(float)]
     for col in ("ratio", "ratio 95% lower", "ratio 95% upper"):
         out[col] = [fmt_ratio(v) for v in table[col].astype(float)]
-    out = out.set_index("benchmark")
+    out = out.rename(columns={"rank": "rank (1 = highest)"})
+    out = out.set_index("benchmark").rename_axis("Benchmark")
+    out = out.rename(columns=lambda c: c[:1].upper() + c[1:])
     out.attrs = dict(table.attrs)
     return out
 
@@ -837,7 +839,7 @@ def show(
         display(
             Markdown(f"**{title}, {period}: does the conclusion change?** {table.attrs['why']}")
         )
-        display(formatted(table).drop(columns="verdict"))
+        display(formatted(table).drop(columns="Verdict"))
         rows = table.iloc[:-1]  # the last row is the conclusion, shown above
         bullets = [
             f"- **{b}.** {w}" for b, w in zip(rows["benchmark"], rows["verdict"], strict=True)
