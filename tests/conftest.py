@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from pathlib import Path
 
 # Headless: charts.py leaves the matplotlib backend to the caller; tests draw off screen.
@@ -33,3 +35,47 @@ def isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     build_mod.clear_caches()
     yield tmp_path
     build_mod.clear_caches()
+
+
+@contextlib.contextmanager
+def _offline_page(path: Path):
+    """Open ``path`` in headless Chromium with every request other than ``file:`` and ``data:``
+    aborted (offline). Yields ``(page, problems)``; ``problems`` collects ``external`` (requests
+    that tried the network), ``failed`` (failed requests) and ``errors`` (console errors and page
+    exceptions). Skips the test when Chromium or playwright is missing."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("headless Chromium not installed (.ci/run installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    problems: dict[str, list[str]] = {"external": [], "failed": [], "errors": []}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+
+        def offline(route) -> None:
+            if route.request.url.startswith(("file:", "data:")):
+                route.continue_()
+            else:
+                problems["external"].append(route.request.url)
+                route.abort()
+
+        page.route("**/*", offline)
+        page.on("requestfailed", lambda r: problems["failed"].append(r.url))
+        page.on(
+            "console", lambda m: problems["errors"].append(m.text) if m.type == "error" else None
+        )
+        page.on("pageerror", lambda e: problems["errors"].append(str(e)))
+        page.goto(path.as_uri(), wait_until="load")
+        try:
+            yield page, problems
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def offline_page():
+    """Context manager ``offline_page(path) -> (page, problems)``: see :func:`_offline_page`."""
+    return _offline_page

@@ -99,7 +99,8 @@ def test_somerset_keeps_somerset_county_history(real) -> None:
     # ASCOF 2A(2) and 1C(2A) from 2017-18 (ascof: 665.0 and 32.9 for E10000027 in 2017-18)
     adm = indicators.get("admissions_65")
     series = adm[adm["council_code"] == SOMERSET].set_index("period")["value"]
-    assert list(series.index) == [f"{y}-{str(y + 1)[2:]}" for y in range(2017, 2024)]
+    # 2017-18 to 2023-24 (SALT basis) and 2024-25 (client-level data: a new definition)
+    assert list(series.index) == [f"{y}-{str(y + 1)[2:]}" for y in range(2017, 2025)]
     assert series.notna().all()
     assert series["2017-18"] == pytest.approx(665.0)
     dp = _row("direct_payments", SOMERSET, "2017-18")
@@ -264,10 +265,12 @@ def test_trends_never_join_a_predecessor_area_to_the_council_own_figures(real) -
     instead of reading Cumbria-to-Cumberland as a fall (statistical review of issue 10)."""
     from asc_evidence import compare
 
-    seg = compare.latest_segment("admissions_65", "E06000063")
+    seg = compare.latest_segment("admissions_65", "E06000063", upto="2023-24")
     assert list(seg["period"]) == ["2023-24"]
-    r = compare.recent_trend("admissions_65", "E06000063")
+    r = compare.recent_trend("admissions_65", "E06000063", upto="2023-24")
     assert r.marker == "Cannot be calculated"
+    # 2024-25 is a new definition (client-level data): its own segment again
+    assert list(compare.latest_segment("admissions_65", "E06000063")["period"]) == ["2024-25"]
     older = compare.council_series("admissions_65", "E06000063")
     assert (
         older.loc[older["period"] == "2019-20", "segment"]

@@ -92,7 +92,7 @@ def test_count_section_shows_verdict_table_funnel_and_trend(
         "str", "str", "DataFrame", "str", "Figure", "str", "Figure", "DataFrame", "str", "str"
     ]  # fmt: skip
     heading, sentence, table, notes, funnel, note, trend, summary, _, sources = shown
-    assert "Approximation: numerator = published rate x ONS population" in notes
+    assert "New definition: not comparable with 2023-24 and earlier" in notes  # 2024-25: CLD
     assert "NHS England ASCOF" in sources
     assert 'href="https://' in sources
     assert heading == "## Aged 65 and over"

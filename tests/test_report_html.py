@@ -3,16 +3,13 @@ and no console error, and names its date, data period, version and sources."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from asc_evidence import report
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _page(tmp_path: Path) -> Path:
@@ -32,44 +29,14 @@ def test_page_fetches_nothing_from_the_network(tmp_path: Path) -> None:
     assert "@media print" in text
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium not installed (.ci/run installs it)"
-)
-def test_page_loads_offline_without_errors(tmp_path: Path) -> None:
+def test_page_loads_offline_without_errors(tmp_path: Path, offline_page) -> None:
     """Every request other than the page itself and inline data is aborted (offline); the page
     must still load with no failed request and no console error."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = _page(tmp_path)
-    failed: list[str] = []
-    errors: list[str] = []
-    external: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-
-        def offline(route) -> None:
-            url = route.request.url
-            if url.startswith(("file:", "data:")):
-                route.continue_()
-            else:
-                external.append(url)
-                route.abort()
-
-        page.route("**/*", offline)
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(path.as_uri(), wait_until="load")
+    with offline_page(_page(tmp_path)) as (page, problems):
         title = page.title()
         images = page.eval_on_selector_all(
             "img", "els => els.filter(e => e.naturalWidth > 0).length"
         )
-        browser.close()
-    assert external == []
-    assert failed == []
-    assert errors == []
+    assert problems == {"external": [], "failed": [], "errors": []}
     assert title == "Swindon: test"
     assert images >= 1  # inline figures decoded

@@ -8,7 +8,6 @@ and clicking a column heading must sort the rows by value (missing values last).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,6 @@ import pytest
 
 from asc_evidence import national, profile, report, verdict
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CODES = ["E06000030", "E08000003", "E06000066", "E09000012", "E06000035"]
 KEYS = ("delayed_social_care", "fee_home_care_hour")
 
@@ -61,35 +59,12 @@ def test_index_links_existing_reports_and_escapes_names(frame) -> None:
     assert "<script src" not in page
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed")
-def test_index_loads_offline_and_sorts(data, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_index_loads_offline_and_sorts(data, tmp_path: Path, offline_page) -> None:
     (tmp_path / "E06000030").mkdir()
     (tmp_path / "E06000030" / "report.html").write_text("<p>stub</p>")
     path = national.write_index(tmp_path, codes=CODES, keys=KEYS, maps=True)
     assert path == tmp_path / "index.html"
-    failed: list[str] = []
-    errors: list[str] = []
-    external: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-
-        def offline(route) -> None:
-            if route.request.url.startswith(("file:", "data:")):
-                route.continue_()
-            else:
-                external.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", offline)
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(path.as_uri(), wait_until="load")
+    with offline_page(path) as (page, problems):
         maps = page.eval_on_selector_all(
             ".asc-maps img", "els => els.filter(e => e.naturalWidth > 0).length"
         )
@@ -105,10 +80,9 @@ def test_index_loads_offline_and_sorts(data, tmp_path: Path) -> None:
             "() => Array.from(document.querySelectorAll('table.asc-index tbody tr'))"
             ".map(r => r.cells[0].textContent)"
         )
-        browser.close()
-    assert external == []
-    assert failed == []
-    assert errors == []
+    assert problems["external"] == []
+    assert problems["failed"] == []
+    assert problems["errors"] == []
     assert maps == len(KEYS)
     numbers = [float(x) for x in ascending if x]
     assert numbers == sorted(numbers)

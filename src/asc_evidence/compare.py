@@ -22,12 +22,14 @@ from asc_evidence.indicators import INDICATORS, MIN_MONTHS
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.verdict import (
+    NO_FUNNEL,
     Verdict,
     areas_of,
     combined_label,
     combined_value,
     england_value,
     intervals,
+    survey_interval,
     within_dispersion,
 )
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
@@ -136,6 +138,13 @@ def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
     out["upper95"] = np.nan
     out["compared with England"] = "Not compared"
     if ind.kind == "price" or out.empty:
+        return out
+    if ind.kind == "survey":  # the published interval; Fingertips' single-interval rule
+        lo, hi = survey_interval(out["value"], out.get("moe", np.nan))
+        out["lower95"], out["upper95"] = lo, hi
+        out["compared with England"] = compare_with_benchmark(
+            england, lo, hi, polarity=ind.polarity
+        )
         return out
     from asc_evidence import evidence
 
@@ -272,7 +281,8 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     definition, one area), up to ``upto``.
 
     Proportions with counts: chi-square test for linear trend on the counts; rates: weighted slope
-    from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); prices have no
+    from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); survey estimates:
+    weighted slope from their published 95% intervals (value +/- margin of error); prices have no
     interval, so no marker ("Cannot be calculated"). Approximated counts are named in ``method``.
     """
     from asc_evidence import evidence
@@ -287,6 +297,12 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=np.full(len(mine), np.nan),
             upper95=np.full(len(mine), np.nan), kind="value", polarity=ind.polarity,
+        )  # fmt: skip
+    elif ind.kind == "survey":  # value and its published 95% interval
+        lo, hi = survey_interval(mine["value"], mine.get("moe", np.nan))
+        r = trends.recent_trend(
+            mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
+            polarity=ind.polarity,
         )  # fmt: skip
     elif ind.kind == "proportion" and mine["numerator"].notna().all():
         r = trends.recent_trend(
@@ -652,6 +668,8 @@ def funnel_words(v: Verdict) -> str:
     """The funnel verdict in a few plain words (the sentence gives the detail)."""
     if v.funnel998 in ("n/a",):
         return "no test (a price)"
+    if v.funnel998 == NO_FUNNEL:
+        return "no funnel (a survey: published interval only)"
     if v.funnel998 in ("no figure", "not tested") or v.not_tested_reason:
         return "not tested" if np.isfinite(v.value) else "no figure"
     if v.funnel998 in ("above", "below"):

@@ -76,7 +76,8 @@ TABLES: tuple[EvidenceTable, ...] = (
         "indicator x council (and England, regions) x period",
         "Every indicator on today's councils (asc_evidence.indicators.get): numerator, "
         "denominator, value, unit, flag, the area the figure describes and how it was mapped; "
-        "delayed transfers also the months reported and the within-council dispersion.",
+        "delayed transfers also the months reported and the within-council dispersion; survey "
+        "measures their margin of error and respondents.",
     ),
     EvidenceTable(
         "delay_variance",
@@ -89,7 +90,7 @@ TABLES: tuple[EvidenceTable, ...] = (
         "indicator x period",
         "England's value as the verdicts use it and the funnel of every council around it: "
         "scale, overdispersion phi and tau2, chi-square p-value, units, the model in words "
-        "(prices: England only, no funnel).",
+        "(prices and survey measures: England only, no funnel).",
     ),
     EvidenceTable(
         "funnel_units",
@@ -814,7 +815,8 @@ def compute(
                 ind, year[year["council_code"] == ENGLAND], councils_, usable
             )
             disp = verdict.within_dispersion(ind, period)
-            res = None if ind.kind == "price" else verdict._funnel(ind, usable, england, disp)
+            counted = ind.kind in indicators.COUNTED_KINDS
+            res = verdict._funnel(ind, usable, england, disp) if counted else None
             row: dict[str, Any] = {
                 "indicator": key,
                 "period": period,
@@ -837,7 +839,7 @@ def compute(
                 units[key, period] = res.table
                 curves[key, period] = res.curve()
             funnel_rows.append(row)
-            if ind.kind == "price":
+            if not counted:  # prices: no interval; surveys: the published one (cheap)
                 continue
             rows = compare._council_rows(key, period)
             if rows.empty:

@@ -6,8 +6,8 @@ measures it reads, its definition breaks, the funnel's x-axis label, whether it 
 indicator and which notebook section shows it. Verdicts (:mod:`asc_evidence.verdict`), comparisons
 and charts (:mod:`asc_evidence.compare`) and notebook sections (:func:`asc_evidence.notebook.section`)
 read the spec; nothing else names an indicator. Adding an indicator of an existing kind is one
-entry in :data:`INDICATORS` (its builder is a family builder: :func:`ascof`, :func:`fee_rates`,
-:func:`delayed_transfers`) and a test.
+entry in :data:`INDICATORS` (its builder is a family builder: :func:`ascof`, :func:`ascof_survey`,
+:func:`fee_rates`, :func:`delayed_transfers`) and a test.
 
 Each indicator is a long table with one row per council (and England, regions where published) and
 period: ``indicator, council_code, council_name, level, period, numerator, denominator, value, unit,
@@ -32,9 +32,15 @@ Assumptions (also in the README):
   the England row stops in December 2019.
 * 18+ population: ONS mid-2014 and mid-2018 to mid-2022 estimates for the year a financial year starts;
   2011-2013 use mid-2014 and 2015-2017 are interpolated linearly between mid-2014 and mid-2018, flagged.
-* ASCOF admissions (2A) publish numerators only for 2020-21 here; other years' numerators are
-  approximated as rate x ONS population / 100,000 and flagged.
-* ASCOF 1C proportions publish their denominators only for 2020-21; other years use the council's 2020-21
+* ASCOF admissions (2A) publish numerators only for 2020-21 and 2024-25 here; other years'
+  numerators are approximated as rate x ONS population / 100,000 and flagged. 2024-25 (official
+  time series, client-level data: new codes 2B/2C, 2D(1), 3D(1a)/3D(2a)) is a new definition,
+  flagged and never joined to earlier years (``breaks``).
+* Survey indicators (``kind="survey"``: ASCOF 1A, 1D, 3A, 4A, 5A(1) of the Adult Social Care
+  Survey) are published as weighted estimates with a 95% margin of error and no counts: their
+  interval is value +/- margin of error, compared with England by Fingertips' single-interval
+  rule; no funnel. 2020-21 (voluntary survey) has no England figure.
+* ASCOF 1C proportions publish their denominators only for 2020-21 (and 2024-25, a new definition); other SALT years use the council's 2020-21
   denominator, flagged.
 * Fee rates: 2008-09 to 2013-14 the unit cost of independent-sector care (price paid, PSS-EX1);
   2020-21 and 2021-22 the ASC-FR average rate paid to external providers. The series break is flagged.
@@ -73,21 +79,25 @@ COLS = [
 ]
 #: Builder columns kept after ``COLS`` when present (combined across codes by
 #: :data:`asc_evidence.councils.EXTRA_AGG`).
-PASS_THROUGH = ("dispersion", "months")
+PASS_THROUGH = ("dispersion", "months", "moe", "respondents")
 #: Columns :func:`get` adds: the area a figure describes, how it was mapped, the source codes.
 GEO_COLS = ["area_code", "area_name", "geography", "source_codes"]
 
 
 POLARITIES = ("lower", "higher", "neutral")
 #: ``rate``: events per ``multiplier`` population (Poisson); ``proportion``: % of a denominator
-#: (binomial); ``price``: a price paid (no sampling error, no counts).
-KINDS = ("rate", "proportion", "price")
+#: (binomial); ``price``: a price paid (no sampling error, no counts); ``survey``: a weighted
+#: survey estimate published with its 95% margin of error (``moe``) and respondents, no counts.
+KINDS = ("rate", "proportion", "price", "survey")
+#: Kinds with a numerator and a denominator (intervals from the counts, funnel plots).
+COUNTED_KINDS = ("rate", "proportion")
 #: Notebook sections (one question each) and the notebook that shows them.
 SECTIONS: dict[str, str] = {
     "fee_rates": "01_fee_rates.ipynb",
     "delayed_discharges": "02_delayed_discharges.ipynb",
     "admissions": "03_admissions.ipynb",
     "personal_budgets": "04_personal_budgets.ipynb",
+    "outcomes": "08_outcomes.ipynb",
 }
 
 
@@ -163,8 +173,16 @@ class Indicator:
             problems.append(f"section {self.section!r} not in {sorted(SECTIONS)}")
         if self.definitions and len(self.definitions) != len(self.breaks) + 1:
             problems.append("needs one definition label per segment (len(breaks) + 1)")
-        if self.kind != "price" and not self.denominator_label:
+        if self.kind in COUNTED_KINDS and not self.denominator_label:
             problems.append("an indicator with counts needs a denominator_label for its funnel")
+        if self.kind == "survey":
+            if self.denominator_label or self.age_band:
+                problems.append(
+                    "a survey indicator has no counts: no denominator_label (no funnel) and no "
+                    "age_band (no numerator derived from a population)"
+                )
+            if self.multiplier != 1.0:
+                problems.append("a survey indicator's value is the published figure: multiplier 1")
         if problems:
             msg = f"Indicator {self.key!r}: " + "; ".join(problems)
             raise ValueError(msg)
@@ -526,7 +544,8 @@ def ascof(ind: Indicator) -> pd.DataFrame:
     (measure,) = ind.measures
     a = load("ascof")
     a = a[(a["measure"] == measure) & (a["sex"] == "persons") & (a["level"] != "region")]
-    a = a[a["age_band"].isin(["all", "Total"])].copy()
+    a = a[a["age_band"].isin(["all", "Total"])]
+    a = _with_timeseries(a, measure)
     a["flag"] = a["flag"].fillna("")
     a["year"] = a["period"].str[:4].astype(int)
     if ind.kind == "rate" and ind.age_band:
@@ -554,12 +573,14 @@ def ascof(ind: Indicator) -> pd.DataFrame:
             a["flag"], a["pop_flag"].fillna(""), need & (a["pop_flag"].fillna("") != "")
         )
     elif ind.kind == "proportion":
-        # a recoded council is one area: its 2020-21 denominator serves both codes
+        # a recoded council is one area: its 2020-21 denominator serves both codes; a
+        # denominator is only borrowed within one definition (never across the 2024-25 break)
         series = a["council_code"].replace(recode_map())
-        exact = a[a["denominator"].notna()].assign(series=series)
-        base = exact.sort_values("period").groupby("series")["denominator"].last()
-        need = a["denominator"].isna() & a["value"].notna() & series.isin(base.index)
-        a.loc[need, "denominator"] = series[need].map(base)
+        key = series + "|" + a["period"].map(ind.definition)
+        exact = a[a["denominator"].notna()].assign(key=key)
+        base = exact.sort_values("period").groupby("key")["denominator"].last()
+        need = a["denominator"].isna() & a["value"].notna() & key.isin(base.index)
+        a.loc[need, "denominator"] = key[need].map(base)
         a.loc[need, "numerator"] = (
             a.loc[need, "value"] / ind.multiplier * a.loc[need, "denominator"]
         )
@@ -569,6 +590,56 @@ def ascof(ind: Indicator) -> pd.DataFrame:
             need,
         )
     return _finish(a, ind)
+
+
+def _with_timeseries(a: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """``ascof`` rows of one measure plus the official time series' rows it lacks: 2024-25 from
+    client-level data, with the published numerators and denominators, flagged as a new definition
+    (processed table ``ascof_timeseries``; see :mod:`asc_evidence.sources.ascof`)."""
+    ts = load("ascof_timeseries")
+    ts = ts[
+        (ts["measure"] == measure)
+        & (ts["level"] != "region")
+        & (ts["age_band"] == "all")
+        & (ts["sex"] == "persons")
+    ]
+    have = pd.MultiIndex.from_frame(a[["council_code", "period"]])
+    new = ts[~pd.MultiIndex.from_frame(ts[["council_code", "period"]]).isin(have)]
+    return pd.concat([a, new[a.columns]], ignore_index=True)
+
+
+#: Survey years published for a few councils only and without an England figure: not used for
+#: comparisons (a neighbours' median or a rank among 18 councils would mislead); the values stay in
+#: the processed table ``ascof_timeseries``.
+SURVEY_YEARS_NOT_USED = {
+    "2020-21": "not available: 2020-21 survey voluntary (COVID-19; 18 councils took part), no "
+    "England figure: not used for comparisons",
+}
+
+
+def ascof_survey(ind: Indicator) -> pd.DataFrame:
+    """Builder of the survey indicators (``kind="survey"``): measure ``ind.measures[0]`` of the
+    official time series (``ascof_timeseries``, 2015-16 to 2024-25), every year as published.
+
+    The value is the weighted survey estimate; ``moe`` its published 95% margin of error and
+    ``respondents`` the published number of respondents (kept as :data:`PASS_THROUGH` columns);
+    there are no counts, so ``numerator`` and ``denominator`` stay NaN (never derived). 2020-21
+    (voluntary survey, 18 councils, no England figure) is left out for every council
+    (:data:`SURVEY_YEARS_NOT_USED`); the flags say why a year is missing.
+    """
+    (measure,) = ind.measures
+    t = load("ascof_timeseries")
+    t = t[
+        (t["measure"] == measure)
+        & (t["level"] != "region")
+        & (t["age_band"] == "all")
+        & (t["sex"] == "persons")
+    ].copy()
+    for period, why in SURVEY_YEARS_NOT_USED.items():
+        drop = (t["period"] == period) & t["value"].notna()
+        t.loc[drop, ["value", "moe", "respondents"]] = np.nan
+        t.loc[drop, "flag"] = why
+    return _finish(t, ind)
 
 
 def fee_rates(ind: Indicator) -> pd.DataFrame:
@@ -585,6 +656,143 @@ def fee_rates(ind: Indicator) -> pd.DataFrame:
     return _finish(pd.concat(parts, ignore_index=True), ind)
 
 
+def weeks_in_year(period: pd.Series) -> pd.Series:
+    """Weeks in each financial year ``YYYY-YY``: its days (1 April to 31 March) / 7.
+
+    52.142857 for a 365-day year, 52.285714 when the year holds 29 February (2011-12, 2015-16...).
+    """
+    start = pd.to_datetime(period.astype(str).str[:4] + "-04-01")
+    end = pd.to_datetime((period.astype(str).str[:4].astype(int) + 1).astype(str) + "-04-01")
+    return (end - start).dt.days / 7
+
+
+FLAG_2014_15_COUNT = (
+    "2014-15: long-term support only, summed over primary support reasons (new Care Act "
+    "categories, not comparable with earlier years)"
+)
+FLAG_NO_WEEKS = "weeks of care not published"
+FLAG_ZERO_WEEKS = "0 weeks published (no council-arranged care of this kind, or not reported)"
+
+
+def care_home_counts(weeks_measure: str, salt_measure: str) -> pd.DataFrame:
+    """People in council-arranged care homes, 65+: a count-like number per council and year.
+
+    2008-09 to 2014-15 (PSS-EX1, ``unit_costs``): the average number of residents over the year,
+    ``weeks of care / weeks in the year`` (:func:`weeks_in_year`), from the weeks that are the
+    denominator of the weekly unit cost ``weeks_measure``: ``fee_nursing_65_week_independent``
+    (nursing care, all council-arranged placements; 2012-13 file column L "The total number of
+    weeks older people (including full cost and preserved rights clients) were supported in nursing
+    care") or ``unit_cost_residential_65_week_all`` (residential care, own provision and provided
+    by others, column O). Permanent and temporary placements, including full-cost payers. 2014-15
+    is long-term support only, summed over primary support reasons (a new basis).
+    2021-22 (SALT LTS001b, ``ascfr_2021_22`` T38): clients in long-term support in the setting at
+    31 March 2022 (``salt_measure``, e.g. ``clients_long_term_support_year_end_nursing``), rounded
+    to the nearest 5 by NHS Digital.
+
+    Returns ``council_code, council_name, level, period, count, flag`` (England included).
+    """
+    uc = load("unit_costs")
+    uc = uc[(uc["measure"] == weeks_measure) & (uc["level"] != "region")].copy()
+    weeks = uc["denominator"].astype(float)
+    uc["count"] = weeks / weeks_in_year(uc["period"])
+    # the price's own markers ("not available", "not applicable") do not apply to the weeks;
+    # the boundary notes and the 2014-15 break do
+    src = uc["flag"].fillna("").astype(str)
+    kept = src.str.split("; ").map(lambda ps: "; ".join(p for p in ps if p.startswith("boundary")))
+    kept = add_flag(kept, FLAG_2014_15_COUNT, src.str.contains("2014-15: summed", regex=False))
+    flag = add_flag(kept, FLAG_NO_WEEKS, weeks.isna())
+    uc["flag"] = add_flag(flag, FLAG_ZERO_WEEKS, weeks == 0)
+    salt = load("ascfr_2021_22")
+    salt = salt[
+        (salt["measure"] == salt_measure)
+        & (salt["age_band"] == "65+")
+        & (salt["level"] != "region")
+    ].copy()
+    salt["count"] = salt["value"].astype(float)
+    salt["flag"] = salt["flag"].fillna("").astype(str)
+    cols = ["council_code", "council_name", "level", "period", "count", "flag"]
+    out = pd.concat([uc[cols], salt[cols]], ignore_index=True)
+    out["period"] = out["period"].astype(str)
+    return out
+
+
+def _per_population(counts: pd.DataFrame, age_band: str) -> pd.DataFrame:
+    """Counts over the ONS population of ``age_band`` at mid-year of the financial year's start
+    (2008-2010 take the earliest estimate the package has, mid-2014, flagged)."""
+    pop = population(age_band)
+    first, latest = int(pop["year"].min()), int(pop["year"].max())
+    df = counts.copy()
+    df["year"] = df["period"].str[:4].astype(int)
+    df["pop_year"] = df["year"].clip(lower=first, upper=latest)
+    df = df.merge(
+        pop.rename(columns={"year": "pop_year"}), on=["council_code", "pop_year"], how="left"
+    )
+    pop_flag = df["pop_flag"].fillna("").astype(str)
+    early = df["year"] < first
+    renamed = [
+        f.replace(f"mid-{first}", f"mid-{y}") if e else f
+        for f, y, e in zip(pop_flag, df["year"], early, strict=True)
+    ]
+    pop_flag = pd.Series(renamed, index=df.index, dtype=object)
+    late = df["year"] > latest
+    pop_flag = add_flag(pop_flag, f"population mid-{latest} used", late)
+    df["flag"] = add_flag(df["flag"], pop_flag, pop_flag != "")
+    no_pop = df["population"].isna() & df["count"].notna()
+    df["flag"] = add_flag(df["flag"], f"no {age_band} population for this code", no_pop)
+    df["numerator"] = df["count"]
+    df["denominator"] = df["population"]
+    return df
+
+
+def care_home_residents(ind: Indicator) -> pd.DataFrame:
+    """Builder of the care-home rates: people 65+ in council-arranged nursing (or residential) care
+    per 100,000 aged 65+ (:func:`care_home_counts` over the 65+ population).
+
+    ``ind.measures`` = (PSS-EX1 weekly-cost measure whose denominator is the weeks, SALT year-end
+    measure). ``numerator`` is the average number of residents (PSS-EX1, not a whole number) or the
+    year-end count (SALT); ``denominator`` the ONS 65+ population of the mid-year the financial
+    year starts in (approximations flagged as for ASCOF admissions).
+
+    Intervals and funnels treat the numerator as Poisson: residents at a moment are Poisson when
+    placements start independently and last any length of time (the M/G/infinity queue); a year's
+    average varies less than that, so the limits are if anything wide for a council's own chance,
+    and the funnel's overdispersion allowance carries the real differences between councils.
+    Polarity is neutral: a high rate may mean need (age, health), a market short of residential
+    beds or low NHS continuing healthcare funding as much as over-use, and a low rate may mean
+    good community support or unmet need; the rate is for benchmarking, not a target.
+    """
+    weeks_measure, salt_measure = ind.measures
+    df = _per_population(care_home_counts(weeks_measure, salt_measure), ind.age_band)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["value"] = df["numerator"] / df["denominator"] * ind.multiplier
+    return _finish(df, ind)
+
+
+def care_home_share(ind: Indicator) -> pd.DataFrame:
+    """Builder of nursing care as a share of all care-home placements, 65+ (%).
+
+    ``ind.measures`` = (nursing weeks, nursing SALT, residential weeks, residential SALT), as in
+    :func:`care_home_residents`: ``numerator`` = nursing residents, ``denominator`` = nursing +
+    residential residents (the weeks in the year cancel, so for PSS-EX1 this is the share of
+    care-home weeks spent in nursing care).
+    """
+    nursing = care_home_counts(*ind.measures[:2])
+    residential = care_home_counts(*ind.measures[2:])
+    keys = ["council_code", "level", "period"]
+    df = nursing.merge(
+        residential.drop(columns="council_name"), on=keys, how="outer", suffixes=("", "_res")
+    )
+    df["numerator"] = df["count"]
+    df["denominator"] = df["count"] + df["count_res"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["value"] = (df["numerator"] / df["denominator"] * ind.multiplier).where(
+            df["denominator"] > 0
+        )
+    flags = (df["flag"].fillna("") + "; " + df["flag_res"].fillna("")).str.split("; ")
+    df["flag"] = flags.map(lambda parts: "; ".join(dict.fromkeys(p for p in parts if p)))
+    return _finish(df, ind)
+
+
 # ---------------------------------------------------------------------------------------------
 # the indicators, each declared once
 
@@ -596,8 +804,24 @@ _DTOC_AXIS = "Adults (18+) x days in the months reported (person-days)"
 _DTOC_DEFINITIONS = ("delayed days from NHS England's monthly council files",)
 _ASCOF_BREAKS = ("2024-25",)
 _ASCOF_DEFINITIONS = ("ASCOF (SALT basis)", "ASCOF 2024-25 (client-level data basis)")
+_SURVEY_SOURCE = (
+    "DHSC/NHS England ASCOF time series 2015-16 to 2024-25 (Adult Social Care Survey, weighted; "
+    "95% margin of error as published)"
+)
+_SURVEY_DEFINITIONS = ("Adult Social Care Survey (weighted estimate)",)
 _PSS_EX1 = "PSS-EX1 unit cost of independent-sector care"
 _ASC_FR = "ASC-FR average rate paid to external providers"
+
+_CARE_HOME_SOURCE = (
+    "PSS-EX1 weeks of care, 65+ (NHS Digital, 2008-09 to 2014-15); SALT LTS001b clients at "
+    "31 March (ASC-FR and SALT Data Tables 2021-22, T38); ONS mid-year estimates"
+)
+_CARE_HOME_BREAKS = ("2014-15", "2021-22")
+_CARE_HOME_DEFINITIONS = (  # short: they label the trend chart's breaks
+    "PSS-EX1 average residents (all placements)",
+    "PSS-EX1 2014-15 (long-term support only)",
+    "SALT clients at 31 March (rounded to 5)",
+)
 
 INDICATORS: dict[str, Indicator] = {
     i.key: i
@@ -703,6 +927,92 @@ INDICATORS: dict[str, Indicator] = {
             definitions=_ASCOF_DEFINITIONS,
         ),
         Indicator(
+            key="reablement_at_home",
+            title="Still at home 91 days after discharge into reablement, 65+ (ASCOF 2B(1)/2D(1))",
+            heading="Still at home after reablement",
+            unit="%",
+            polarity="higher",
+            kind="proportion",
+            multiplier=100.0,
+            source="NHS England ASCOF (SALT to 2023-24; client-level data 2024-25)",
+            section="outcomes",
+            builder=ascof,
+            measures=("ascof_2B1",),
+            denominator_label="People 65+ discharged from hospital into reablement",
+            breaks=_ASCOF_BREAKS,
+            definitions=_ASCOF_DEFINITIONS,
+        ),
+        Indicator(
+            key="quality_of_life",
+            title="Social care-related quality of life (ASCOF 1A)",
+            heading="Quality of life",
+            unit="score out of 24",
+            polarity="higher",
+            kind="survey",
+            multiplier=1.0,
+            source=_SURVEY_SOURCE,
+            section="outcomes",
+            builder=ascof_survey,
+            measures=("ascof_1A",),
+            definitions=_SURVEY_DEFINITIONS,
+        ),
+        Indicator(
+            key="satisfaction",
+            title="Extremely or very satisfied with care and support (ASCOF 1D, formerly 3A)",
+            heading="Satisfaction with care and support",
+            unit="%",
+            polarity="higher",
+            kind="survey",
+            multiplier=1.0,
+            source=_SURVEY_SOURCE,
+            section="outcomes",
+            builder=ascof_survey,
+            measures=("ascof_3A",),
+            definitions=_SURVEY_DEFINITIONS,
+        ),
+        Indicator(
+            key="control_daily_life",
+            title="Have control over their daily life (ASCOF 3A, formerly 1B)",
+            heading="Control over daily life",
+            unit="%",
+            polarity="higher",
+            kind="survey",
+            multiplier=1.0,
+            source=_SURVEY_SOURCE,
+            section="outcomes",
+            builder=ascof_survey,
+            measures=("ascof_1B",),
+            definitions=_SURVEY_DEFINITIONS,
+        ),
+        Indicator(
+            key="feel_safe",
+            title="Feel safe (ASCOF 4A)",
+            heading="Feeling safe",
+            unit="%",
+            polarity="higher",
+            kind="survey",
+            multiplier=1.0,
+            source=_SURVEY_SOURCE,
+            section="outcomes",
+            builder=ascof_survey,
+            measures=("ascof_4A",),
+            definitions=_SURVEY_DEFINITIONS,
+        ),
+        Indicator(
+            key="social_contact",
+            title="As much social contact as they would like (ASCOF 5A(1), formerly 1I(1))",
+            heading="Social contact",
+            unit="%",
+            polarity="higher",
+            kind="survey",
+            multiplier=1.0,
+            source=_SURVEY_SOURCE,
+            section="outcomes",
+            builder=ascof_survey,
+            measures=("ascof_1I1",),
+            definitions=_SURVEY_DEFINITIONS,
+        ),
+        Indicator(
             key="fee_home_care_hour",
             title="Home care fee paid to independent/external providers",
             heading="Home care, £ per hour",
@@ -758,6 +1068,67 @@ INDICATORS: dict[str, Indicator] = {
             headline=True,
             breaks=("2014-15", "2020-21"),
             definitions=(_PSS_EX1, "PSS-EX1 2014-15 (summed over support reasons)", _ASC_FR),
+        ),
+        Indicator(
+            key="nursing_65",
+            title="People aged 65+ in council-arranged nursing care",
+            heading="Nursing care, aged 65 and over",
+            unit="per 100,000 aged 65+",
+            polarity="neutral",
+            kind="rate",
+            multiplier=1e5,
+            source=_CARE_HOME_SOURCE,
+            section="admissions",
+            builder=care_home_residents,
+            measures=(
+                "fee_nursing_65_week_independent",
+                "clients_long_term_support_year_end_nursing",
+            ),
+            age_band="65+",
+            denominator_label="Population aged 65+",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
+        ),
+        Indicator(
+            key="residential_65",
+            title="People aged 65+ in council-arranged residential care",
+            heading="Residential care, aged 65 and over",
+            unit="per 100,000 aged 65+",
+            polarity="neutral",
+            kind="rate",
+            multiplier=1e5,
+            source=_CARE_HOME_SOURCE,
+            section="admissions",
+            builder=care_home_residents,
+            measures=(
+                "unit_cost_residential_65_week_all",
+                "clients_long_term_support_year_end_residential",
+            ),
+            age_band="65+",
+            denominator_label="Population aged 65+",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
+        ),
+        Indicator(
+            key="nursing_share_65",
+            title="Nursing care as a share of council-arranged care-home placements, 65+",
+            heading="Nursing as a share of care-home placements, aged 65 and over",
+            unit="%",
+            polarity="neutral",
+            kind="proportion",
+            multiplier=100.0,
+            source=_CARE_HOME_SOURCE.removesuffix("; ONS mid-year estimates"),
+            section="admissions",
+            builder=care_home_share,
+            measures=(
+                "fee_nursing_65_week_independent",
+                "clients_long_term_support_year_end_nursing",
+                "unit_cost_residential_65_week_all",
+                "clients_long_term_support_year_end_residential",
+            ),
+            denominator_label="People 65+ in council-arranged care homes (nursing + residential)",
+            breaks=_CARE_HOME_BREAKS,
+            definitions=_CARE_HOME_DEFINITIONS,
         ),
     )
 }

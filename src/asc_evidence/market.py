@@ -902,3 +902,15 @@ def price_figure(
     )
     fig.tight_layout()
     return fig
+
+
+def capacity_table(
+    council_code: str,
+    neighbours: tuple[str, ...] | list[str],
+    ages: tuple[str, ...] = ("75+", "85+"),
+) -> pd.DataFrame:
+    """:func:`capacity_summary` for display: indexed by bed type, age and year, plain column names."""
+    out = capacity_summary(council_code, neighbours, ages=ages)
+    out = out.rename(columns={"beds": "Beds", "aged": "Aged", "year": "Year"})
+    out = out.rename(columns=lambda c: c[:1].upper() + c[1:])
+    return out.set_index(["Beds", "Aged", "Year"])

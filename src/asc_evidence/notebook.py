@@ -280,7 +280,7 @@ def section(ctx: Context, key: str) -> verdict.Verdict:
     v = verdict.benchmark(key, code, period, ctx.neighbours, requested=ctx.year)
     _markdown("**Verdict.** " + v.sentence)
     table(compare.comparison_table(key, code, ctx.neighbours, period))
-    if ind.kind == "price":
+    if ind.kind in ("price", "survey"):  # no counts, no funnel: ranked bars
         _display(compare.ranked_figure(v, ctx.neighbours))
     else:
         funnel = compare.funnel_figure(v, ctx.neighbours)

@@ -31,6 +31,7 @@ NOTEBOOKS = (
     "03_admissions.ipynb",
     "04_personal_budgets.ipynb",
     "05_demand.ipynb",
+    "08_outcomes.ipynb",
 )
 
 

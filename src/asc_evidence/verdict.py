@@ -21,6 +21,12 @@ rule produced which verdict (they answer different questions and may disagree):
 Prices (fee rates) have no sampling error to test: the verdict places the council against its
 neighbours' median and interquartile range and England, without any claim of significance.
 
+Survey measures (``kind="survey"``: ASCOF quality of life, satisfaction...) are weighted estimates
+published with a 95% margin of error and no counts: the council's interval is value +/- margin of
+error (:func:`survey_interval`), England's value is compared with it by the Fingertips
+single-interval rule (95% only: no 99.8% interval is published), and there is no funnel (nothing
+to estimate the variation between councils from). Neighbours are summarised by their median.
+
 Sentences never overstate: approximate numerators are named, "better"/"worse" is said only for
 indicators with a declared polarity, and a year that was asked for but has no figure is named.
 The numbers are computed first (:class:`Verdict`); :func:`sentence` then writes the words.
@@ -37,13 +43,24 @@ import pandas as pd
 
 from asc_evidence import indicators
 from asc_evidence.common import ENGLAND
-from asc_evidence.indicators import HEADLINE, INDICATORS, MIN_MONTHS, Indicator, register_cache
+from asc_evidence.indicators import (
+    COUNTED_KINDS,
+    HEADLINE,
+    INDICATORS,
+    MIN_MONTHS,
+    Indicator,
+    register_cache,
+)
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.stats.funnel import ADJUSTMENTS, SCALES, FunnelResult, funnel_table
 from asc_evidence.stats.intervals import proportion_ci, rate_ci
 from asc_evidence.stats.quasi_poisson import dispersion_function, overdispersed_rate_ci
 
 MIN_FUNNEL_UNITS = 3
+#: Kinds whose group value is the median of the councils' values (no counts to pool).
+MEDIAN_KINDS = ("price", "survey")
+#: ``funnel95``/``funnel998`` of a survey verdict: compared from the published interval only.
+NO_FUNNEL = "no funnel"
 NEAR_ZERO = 0.1  # an adjusted lower limit below 10% of England's value cannot show "lower"
 
 
@@ -64,6 +81,7 @@ class Verdict:
     upper95: float = np.nan
     lower99_8: float = np.nan
     upper99_8: float = np.nan
+    respondents: float = np.nan  # survey measures: published number of respondents
     england: float = np.nan
     neighbours_value: float = np.nan
     neighbours_n: int = 0
@@ -216,6 +234,8 @@ def _england(
     published = eng_rows["value"].dropna()
     if len(published):
         return float(published.iloc[0])
+    if ind.kind == "survey":  # no stand-in for a survey estimate (e.g. 2020-21, voluntary year)
+        return np.nan
     if usable.empty:
         return float(councils_["value"].median())
     return float(combined_value(councils_ if ind.kind == "price" else usable, ind))
@@ -253,8 +273,8 @@ def pooled_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) -> f
 
 def combined_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) -> float | pd.Series:
     """A group of councils' value: :func:`pooled_value` for counts; the median of the values for
-    prices (which have no counts to pool). With ``by``, one value per group (a Series)."""
-    if ind.kind != "price":
+    prices and survey estimates (no counts to pool). With ``by``, one value per group (a Series)."""
+    if ind.kind not in MEDIAN_KINDS:
         return pooled_value(rows, ind, by)
     if by is None:
         return float(rows["value"].median())
@@ -262,8 +282,8 @@ def combined_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) ->
 
 
 def combined_label(ind: Indicator) -> str:
-    """How :func:`combined_value` combines: ``"median"`` (prices) or ``"combined"`` (counts)."""
-    return "median" if ind.kind == "price" else "combined"
+    """How :func:`combined_value` combines: ``"median"`` (prices, surveys) or ``"combined"``."""
+    return "median" if ind.kind in MEDIAN_KINDS else "combined"
 
 
 def intervals(
@@ -304,6 +324,20 @@ def intervals(
                 lo[ok], hi[ok] = np.asarray(ci.lower), np.asarray(ci.upper)
         out[level] = (lo, hi)
     return out
+
+
+def survey_interval(value, moe) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of survey estimates, vectorised: ``(value - moe, value + moe)``.
+
+    ``moe`` is the margin of error the publisher gives with each estimate (ASCOF: at the 95%
+    level, from the weighted survey design; see
+    :data:`asc_evidence.sources.ascof.MOE_CONFIDENCE`). Assumes a symmetric interval, as published;
+    margins are rounded to 1 decimal place (a published 0 means below 0.05). NaN where either is
+    missing.
+    """
+    v = np.atleast_1d(np.asarray(value, dtype=float))
+    m = np.atleast_1d(np.asarray(moe, dtype=float))
+    return v - m, v + m
 
 
 def _funnel(
@@ -415,9 +449,9 @@ def _numbers(
     england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
     disp = within_dispersion(ind, period)
     res = (
-        None
-        if ind.kind == "price"
-        else _stored_or_funnel(ind, table, period, usable, england, disp)
+        _stored_or_funnel(ind, table, period, usable, england, disp)
+        if ind.kind in COUNTED_KINDS
+        else None
     )
     name = lookup(code).name
     area = indicators.area_of(ind.key, code, period) or code
@@ -462,6 +496,8 @@ def _numbers(
         flag=flag,
         **base,
     )
+    if ind.kind == "survey":
+        return _survey_numbers(v, ind, row, councils_.loc[nb, "value"] if nb else None)
     if ind.kind == "price":
         nb_vals = councils_.loc[nb, "value"].dropna() if nb else pd.Series(dtype=float)
         v.neighbours_value = combined_value(nb_vals.to_frame(), ind) if len(nb_vals) else np.nan
@@ -515,6 +551,26 @@ def _numbers(
     v.lower_limit_small = bool(ft.loc[area, "lower99_8"] <= NEAR_ZERO * england)
     if ind.kind == "proportion":
         v.upper_limit_full = bool(v.funnel_upper99_8 >= 100.0 * (1 - 1e-9))
+    return v
+
+
+def _survey_numbers(
+    v: Verdict, ind: Indicator, row: pd.Series, nb_values: pd.Series | None
+) -> Verdict:
+    """A survey verdict's numbers: the published 95% interval, the Fingertips single-interval
+    comparison with England, the neighbours' median and middle half; no funnel."""
+    lo, hi = survey_interval(row["value"], row.get("moe", np.nan))
+    v.lower95, v.upper95 = float(lo[0]), float(hi[0])
+    v.respondents = float(row.get("respondents", np.nan))
+    nb_vals = nb_values.dropna() if nb_values is not None else pd.Series(dtype=float)
+    v.neighbours_value = float(nb_vals.median()) if len(nb_vals) else np.nan
+    v.neighbours_n = len(nb_vals)
+    if len(nb_vals) >= 4:
+        v.neighbours_q1 = float(nb_vals.quantile(0.25))
+        v.neighbours_q3 = float(nb_vals.quantile(0.75))
+    v.funnel95 = v.funnel998 = NO_FUNNEL
+    outcome = compare_with_benchmark(v.england, v.lower95, v.upper95, polarity=ind.polarity)
+    v.fingertips = str(np.atleast_1d(outcome)[0])  # single-interval rule: only 95% is published
     return v
 
 
@@ -657,6 +713,8 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
         )
     if ind.kind == "price":
         return _price_sentence(v, ind) + note
+    if ind.kind == "survey":
+        return _survey_sentence(v, ind) + note
     fmt = "{:,.1f}"
     direction = _direction(v.value, v.england)
     status = _funnel_status(v, ind, direction)
@@ -687,6 +745,42 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
     text += note
     if v.approximate:
         text += " The numerator or denominator is approximated (see flags), so treat the interval as indicative."
+    return text
+
+
+def _survey_sentence(v: Verdict, ind: Indicator) -> str:
+    """Survey estimates: value, published interval, the Fingertips comparison with England,
+    neighbours' median and rank; no claim beyond the survey's own interval."""
+    fmt = "{:,.1f}".format
+    who = f"{v.council_name} ({v.figure_for})" if v.figure_for else v.council_name
+    text = f"{who}: {fmt(v.value)} ({ind.unit}) in {v.period}"
+    if np.isfinite(v.lower95):
+        text += (
+            f" (95% interval {fmt(v.lower95)} to {fmt(v.upper95)}, from the published margin of "
+            f"error of {fmt((v.upper95 - v.lower95) / 2)}"
+            + (f"; {v.respondents:,.0f} respondents" if np.isfinite(v.respondents) else "")
+            + ")"
+        )
+    if np.isfinite(v.england):
+        outcome = v.fingertips.lower() if v.fingertips == "Similar" else v.fingertips
+        text += (
+            f", England {fmt(v.england)}. Compared with England from its published survey "
+            f"interval (the Fingertips method, one 95% interval): {outcome}."
+        )
+    else:
+        text += f". England has no published figure for {v.period}, so no comparison is made."
+    if v.neighbours_n:
+        text += f" The median of its {v.neighbours_n} neighbours with figures: {fmt(v.neighbours_value)}."
+    if v.rank_all:
+        text += (
+            f" It ranks {v.rank_neighbours} of {v.n_ranked_neighbours} (itself and its "
+            f"{v.n_ranked_neighbours - 1} neighbours with figures) and {v.rank_all} of {v.n_all} "
+            "councils (1 = highest)."
+        )
+    text += (
+        " A survey estimate has no counts: its interval reflects sampling error within the "
+        "council only, not the normal variation between councils."
+    )
     return text
 
 

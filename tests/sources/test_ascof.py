@@ -234,3 +234,258 @@ def test_mirror_trend_2c2_and_2023_24(mirror: Path) -> None:
         df.loc[df["period"] == "2023-24", "measure"]
     )
     assert sorted(set(df["period"])) == [f"20{y}-{y + 1}" for y in range(17, 24)]
+
+
+# ----------------------------------------------------------------------------- time series (ODS)
+# Tiny workbooks in the official layout of the 2015-16..2024-25 time series: a title and
+# description rows, then the header ("Local authority code", "Local authority", "ONS area code",
+# "<year> - <part>" x 3 per year), England, a council-type aggregate, a region and councils.
+# The numbers are made up, so every expected value below is read off these rows by hand.
+
+SURVEY_YEARS = ["2019 to 2020", "2020 to 2021", "2024 to 2025"]
+COUNT_YEARS = ["2024 to 2025"]
+
+
+def _sheet(title: str, layout: str, years: list[str], rows: list[list[object]]) -> list[list]:
+    parts = ascof.LAYOUT_PARTS[layout]
+    notes = 4 if layout == ascof.SURVEY else 5  # the header is on row 6 (survey) or 7 (counts)
+    header = ascof.ID_COLUMNS + [f"{y} - {p}" for y in years for p in parts]
+    return [[title], *[[f"description {i}"] for i in range(notes)], header, *rows]
+
+
+def timeseries_sheets(rename: dict[str, str] | None = None) -> dict[str, list[list]]:
+    """Every sheet the parser reads; Table_1a, 1c, 2b, 2d(1) and 3d(1a) carry hand-made rows."""
+    eng = ["England", "England", "E92000001"]
+    sw = ["819", "Swindon", "E06000030"]
+    ios = ["906", "Isles of Scilly", "E06000053"]
+    shire = ["S", "Shire Counties", "[z]"]
+    sw_region = ["SW", "South West", "E12000009"]
+    x3 = ["[x]"] * 3
+    sheets = {}
+    for sheet, (_code, layout) in ascof.TIMESERIES_SHEETS.items():
+        years = SURVEY_YEARS if layout == ascof.SURVEY else COUNT_YEARS
+        filler = (["1"] * 3 if layout == ascof.COUNTS else ["0.1", "100", "1"]) * len(years)
+        sheets[sheet] = _sheet(f"Table {sheet}", layout, years, [[*eng, *filler]])
+    sheets["Table_1a"] = _sheet(
+        "Table 1a: social care-related quality of life score [note 1] [note 2] [note 5]",
+        ascof.SURVEY,
+        SURVEY_YEARS,
+        [
+            [*eng, 0, 54270, 19.1, *x3, 0.1, 53190, 19],
+            [*shire, 0.1, 10615, 19.3, *x3, 0.1, 8445, 19.1],
+            [*sw_region, 0.1, 5000, 19.2, *x3, 0.1, 5100, 19.3],
+            [*sw, 1.5, 35, 19.2, *x3, 0.4, 330, 19],
+            [*ios, "[z]", "[z]", "[z]", 0.9, 20, 19.9, "[x]", "[x]", "[x]"],
+        ],
+    )
+    sheets["Table_1c"] = _sheet(
+        "Table 1c: carer-reported quality of life [note 6]",
+        ascof.SURVEY,
+        SURVEY_YEARS,
+        [
+            [*eng, "[z]", "[z]", "[z]", "[z]", "[z]", "[z]", "[z]", "[z]", "[z]"],
+            [*sw, "0.3 (0.4)", "300 (225)", "7.5 (:)", *["[z]"] * 6],
+        ],
+    )
+    sheets["Table_2b"] = _sheet(
+        "Table 2b: admissions 18 to 64 per 100,000 [note 9] [note 10]",
+        ascof.COUNTS,
+        COUNT_YEARS,
+        [
+            [*eng, 6035, 35455995, 17],
+            [*shire, 2110, 12305795, 17.1],
+            [*sw, 18, 149863, 12],
+            [*ios, "[c]", "[c]", "[c]"],
+        ],
+    )
+    sheets["Table_2d(1)"] = _sheet(
+        "Table 2d(1): reablement", ascof.COUNTS, COUNT_YEARS, [[*eng, 40, 80, 50], [*sw, 3, 4, 75]]
+    )
+    sheets["Table_3d(1a)"] = _sheet(
+        "Table 3d(1a): self-directed support [note 15]",
+        ascof.COUNTS,
+        COUNT_YEARS,
+        [[*eng, 82, 100, 82], [*sw, 10, 10, 100]],
+    )
+    for sheet, header in (rename or {}).items():
+        h = 5 if ascof.TIMESERIES_SHEETS[sheet][1] == ascof.SURVEY else 6
+        old, new = header.split("->")
+        sheets[sheet][h] = [new if c == old else c for c in sheets[sheet][h]]
+    return sheets
+
+
+def write_ods(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """A minimal OpenDocument spreadsheet (mimetype, content.xml, manifest), written by hand:
+    numbers as float cells, text as string cells, None as an empty cell."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(v: object) -> str:
+        if v is None:
+            return "<table:table-cell/>"
+        if isinstance(v, int | float):
+            return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(str(v))}</text:p></table:table-cell>'
+
+    tables = "".join(
+        f'<table:table table:name="{escape(name)}">'
+        + "".join(
+            f"<table:table-row>{''.join(cell(v) for v in row)}</table:table-row>" for row in rows
+        )
+        + "</table:table>"
+        for name, rows in sheets.items()
+    )
+    ns = " ".join(
+        f'xmlns:{p}="urn:oasis:names:tc:opendocument:xmlns:{u}:1.0"'
+        for p, u in (("office", "office"), ("table", "table"), ("text", "text"))
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_timeseries_tiny_ods_by_hand(tmp_path: Path) -> None:
+    out = ascof.parse_timeseries(write_ods(tmp_path / "ts.ods", timeseries_sheets()))
+    tidy.validate(out, "ascof_timeseries")
+    assert {"moe", "respondents"} <= set(out.columns)
+    v = out.set_index(["council_code", "period", "measure"])
+    # survey (1A): value, margin of error and respondents as published; no counts
+    sw = v.loc[("E06000030", "2024-25", "ascof_1A")]
+    assert (sw["value"], sw["moe"], sw["respondents"]) == (19.0, 0.4, 330.0)
+    assert math.isnan(sw["numerator"])
+    assert math.isnan(sw["denominator"])
+    assert sw["unit"] == "score"
+    assert sw["flag"] == ""
+    assert v.loc[("E06000030", "2019-20", "ascof_1A"), "moe"] == 1.5
+    # 2020-21: [x] -> NaN, flagged with the reason (voluntary survey); Isles of Scilly took part
+    gap = v.loc[("E06000030", "2020-21", "ascof_1A")]
+    assert math.isnan(gap["value"])
+    assert math.isnan(gap["moe"])
+    assert gap["flag"] == "not available: " + ascof.FLAG_SURVEY_2020_21
+    assert v.loc[("E06000053", "2020-21", "ascof_1A"), "value"] == 19.9
+    assert v.loc[("E06000053", "2019-20", "ascof_1A"), "flag"] == tidy.FLAG_NOT_APPLICABLE
+    # England (MoE published as 0) and the region keep their level; Derby note on aggregates only
+    eng = v.loc[("E92000001", "2024-25", "ascof_1A")]
+    assert (eng["level"], eng["value"], eng["moe"]) == ("england", 19.0, 0.1)
+    assert "Derby" in eng["flag"]
+    assert v.loc[("E92000001", "2019-20", "ascof_1A"), "moe"] == 0.0
+    assert v.loc[("E12000009", "2024-25", "ascof_1A"), "level"] == "region"
+    assert "Derby" not in v.loc[("E06000030", "2024-25", "ascof_1A"), "flag"]
+    # carers' survey: the official figure outside the brackets; a year it did not run, flagged
+    c = v.loc[("E06000030", "2019-20", "ascof_1D")]  # sheet 1c (2024-25 code) = old 1D
+    assert (c["value"], c["moe"], c["respondents"]) == (7.5, 0.3, 300.0)
+    assert c["flag"] == ascof.FLAG_BRACKETED
+    assert v.loc[("E06000030", "2024-25", "ascof_1D"), "flag"] == (
+        "not applicable: " + ascof.FLAG_CARERS_NOT_RUN
+    )
+    # client-level data (2B -> old 2A1): official counts, flagged as a new definition
+    b = v.loc[("E06000030", "2024-25", "ascof_2A1")]
+    assert (b["numerator"], b["denominator"], b["value"]) == (18.0, 149863.0, 12.0)
+    assert b["unit"] == "per 100,000"
+    assert b["flag"] == ascof.FLAG_NEW_DEFINITION
+    assert math.isnan(b["moe"])
+    ios = v.loc[("E06000053", "2024-25", "ascof_2A1")]
+    assert math.isnan(ios["value"])
+    assert math.isnan(ios["numerator"])
+    assert ios["flag"] == f"{ascof.FLAG_CLD_SUPPRESSED}; {ascof.FLAG_NEW_DEFINITION}"
+    assert v.loc[("E06000030", "2024-25", "ascof_2B1"), "value"] == 75.0  # 2D(1) -> old 2B1
+    assert ascof.FLAG_3D1A_QUALITY in v.loc[("E06000030", "2024-25", "ascof_1C1A"), "flag"]
+    # council-type aggregates dropped; sheet 1d (satisfaction) is old 3A
+    assert out["council_code"].str.match(r"^E(06|08|09|10|12|92)\d{6}$").all()
+    assert "ascof_3A" in set(out["measure"])
+    assert "ascof_2B" not in set(out["measure"])
+    assert not (out["value"].isna() & (out["flag"] == "")).any()
+
+
+def test_timeseries_xlsx_reads_the_same(tmp_path: Path) -> None:
+    sheets = timeseries_sheets()
+    ods = ascof.parse_timeseries(write_ods(tmp_path / "ts.ods", sheets))
+    xlsx = ascof.parse_timeseries(write_xlsx(tmp_path / "ts.xlsx", sheets))
+    pd.testing.assert_frame_equal(ods, xlsx)
+
+
+def test_timeseries_changed_layout_raises(tmp_path: Path) -> None:
+    renamed = {"Table_1a": "2024 to 2025 - margin of error->2024 to 2025 - 95% CI half-width"}
+    path = write_ods(tmp_path / "ts.ods", timeseries_sheets(renamed))
+    with pytest.raises(SchemaChangedError, match="sheet Table_1a") as err:
+        ascof.parse_timeseries(path)
+    assert "2024 to 2025 - margin of error" in err.value.expected
+    assert "2024 to 2025 - 95% CI half-width" in err.value.found
+    sheets = timeseries_sheets()
+    del sheets["Table_2c"]
+    with pytest.raises(SchemaChangedError, match="sheets") as err:
+        ascof.parse_timeseries(write_ods(tmp_path / "ts2.ods", sheets))
+    assert "Table_2c" in err.value.expected
+    assert "Table_2c" not in err.value.found
+
+
+@cache
+def _timeseries(mirror: Path) -> pd.DataFrame:
+    return ascof.parse_timeseries(mirror / ascof.TIMESERIES_KEY)
+
+
+def test_mirror_timeseries_2024_25_counts(mirror: Path) -> None:
+    """PROVENANCE spot checks (2024-25). Cells: Table_2b / Table_2c / Table_2d(1) / Table_3d(2a),
+    columns D (numerator), E (denominator), F (outcome); rows Swindon 157, Somerset 162,
+    Walsall 78, England 8."""
+    df = _timeseries(mirror)
+    tidy.validate(df, "ascof_timeseries")
+    v = df[df["period"] == "2024-25"].set_index(["council_code", "measure"])
+    expected = {  # (2B -> 2A1, 2C -> 2A2, 2D(1) -> 2B1, 3D(2a) -> 1C2A): numerator, denominator, value
+        "E06000030": [(18, 149863, 12.0), (183, 39768, 460.2), (153, 223, 68.61), (340, 1562, 21.8)],
+        "E06000066": [(43, 325724, 13.2), (918, 149580, 613.7), (936, 1526, 61.34), (1764, 4990, 35.4)],
+        "E08000030": [(28, 173291, 16.2), (338, 50588, 668.1), (996, 1767, 56.37), (639, 2527, 25.3)],
+        "E92000001": [(6035, 35455995, 17.0), (65060, 10981090, 592.5), (72795, 120005, 60.7),
+                      (117655, 480105, 24.5)],
+    }  # fmt: skip
+    for code, rows in expected.items():
+        for measure, want in zip(("2A1", "2A2", "2B1", "1C2A"), rows, strict=True):
+            r = v.loc[(code, f"ascof_{measure}")]
+            assert (r["numerator"], r["denominator"], r["value"]) == want, (code, measure)
+            assert ascof.FLAG_NEW_DEFINITION in r["flag"]
+    # councils' outcome = numerator / denominator x 100,000 to its rounding (England's and the
+    # regions' counts are rounded to the nearest 5: the workbook's note 10)
+    cld = df[df["measure"].isin(["ascof_2A1", "ascof_2A2"]) & (df["level"] == "council")]
+    cld = cld.dropna(subset=["numerator"])
+    assert ((cld["numerator"] / cld["denominator"] * 1e5 - cld["value"]).abs() <= 0.05 + 1e-9).all()
+    assert df.loc[df["level"] == "council", "council_code"].nunique() == 158  # incl. abolished
+
+
+def test_mirror_timeseries_survey_swindon(mirror: Path) -> None:
+    """Swindon (row 162) and England (row 7) of Table_1a (1A quality of life) and Table_1d (1D,
+    old 3A, satisfaction): 2015-16 in D/E/F (margin of error, respondents, outcome), 2024-25 in
+    AE/AF/AG."""
+    v = _timeseries(mirror).set_index(["council_code", "period", "measure"])
+    cols = ["value", "moe", "respondents"]
+    assert v.loc[("E06000030", "2015-16", "ascof_1A"), cols].tolist() == [19.3, 0.3, 422]
+    assert v.loc[("E06000030", "2024-25", "ascof_1A"), cols].tolist() == [19.0, 0.4, 330]
+    assert v.loc[("E06000030", "2015-16", "ascof_3A"), cols].tolist() == [65.9, 3.9, 455]
+    assert v.loc[("E06000030", "2024-25", "ascof_3A"), cols].tolist() == [61.0, 4.9, 350]
+    assert v.loc[("E92000001", "2024-25", "ascof_3A"), cols].tolist() == [65.1, 0.5, 59160]
+    assert math.isnan(v.loc[("E92000001", "2020-21", "ascof_3A"), "value"])  # voluntary year
+    assert v.loc[("E06000030", "2024-25", "ascof_3A"), "unit"] == "%"

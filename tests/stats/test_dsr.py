@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asc_evidence.stats.dsr import ESP_2013, dobson_ci, dsr_table
+from asc_evidence.stats.dsr import ESP_2013, dobson_ci, dsr_table, isr_ci, isr_table
 
 
 def test_esp_2013_weights():
@@ -105,3 +105,84 @@ def test_stdpop_column():
     out = dsr_table(df, "x", "n", by="council_code", stdpop="w")
     # equal weights: mean of the age-specific rates (0.03 + 0.04) / 2 = 3500 per 100,000
     assert out["value"].iloc[0] == pytest.approx(3500.0, rel=1e-12)
+
+
+# --- indirect standardisation ------------------------------------------------------------------
+
+
+def _isr_bands(observed=50.0):
+    # council populations by band and England's rates per person (hand-made):
+    # E = 10,000 x 0.001 + 5,000 x 0.002 + 1,000 x 0.02 = 10 + 10 + 20 = 40 expected events
+    df = pd.DataFrame(
+        {
+            "council_code": "E06000001",
+            "age_band": ["65-74", "75-84", "85+"],
+            "n": [10_000.0, 5_000.0, 1_000.0],
+        }
+    )
+    rates = pd.Series({"65-74": 0.001, "75-84": 0.002, "85+": 0.02})
+    obs = pd.Series({"E06000001": observed})
+    return df, rates, obs
+
+
+def test_isr_hand_worked_example_with_byar_limits():
+    # O = 50, E = 40 -> ratio 1.25. Byar 95% limits of O = 50 (Breslow & Day 1987, p69; the same
+    # values as the Dobson example above): 50 (1 - 1/450 - 1.959964/(3 sqrt 50))^3 = 37.1081 and
+    # 51 (1 - 1/459 + 1.959964/(3 sqrt 51))^3 = 65.9202; over E: 0.927703 and 1.648005.
+    df, rates, obs = _isr_bands()
+    out = isr_table(df, "n", rates, by="council_code", observed=obs, method="byar")
+    row = out.iloc[0]
+    assert row["observed"] == 50
+    assert row["expected"] == pytest.approx(40.0, rel=1e-12)
+    assert row["value"] == pytest.approx(1.25, rel=1e-12)
+    assert row["lowercl"] == pytest.approx(37.1081 / 40, abs=1e-5)
+    assert row["uppercl"] == pytest.approx(65.9202 / 40, abs=1e-5)
+    assert row["method"] == "Byar"
+    assert row["flag"] == ""
+
+
+def test_isr_exact_limits_and_phe_switch_below_ten():
+    # Exact (Garwood) 95% limits for 8 events are 3.4538 and 15.7632 (standard Poisson tables);
+    # with E = 40: 0.086345 and 0.394080. PHE's rule uses exact limits below 10 events, so "phe"
+    # gives the same; Byar's lower limit for 8 would be 8 (1 - 1/72 - 1.959964/(3 sqrt 8))^3 = 3.4447.
+    ci = isr_ci(8.0, 40.0, method="exact")
+    assert ci.lower == pytest.approx(3.4538 / 40, abs=2e-6)
+    assert ci.upper == pytest.approx(15.7632 / 40, abs=2e-6)
+    phe = isr_ci(8.0, 40.0, method="phe")
+    assert (phe.lower, phe.upper) == (ci.lower, ci.upper)
+    assert isr_ci(8.0, 40.0, method="byar").lower == pytest.approx(3.4447 / 40, abs=2e-6)
+    # 10 events or more: PHE = Byar
+    assert isr_ci(50.0, 40.0, method="phe").lower == pytest.approx(37.1081 / 40, abs=1e-5)
+
+
+def test_isr_with_the_references_own_rates_is_one_and_single_band_is_crude_ratio():
+    df, rates, _ = _isr_bands()
+    # a council with exactly England's rates in each band: O = E = 40 -> ratio 1
+    out = isr_table(df, "n", rates, by="council_code", observed=pd.Series({"E06000001": 40.0}))
+    assert out["value"].iloc[0] == pytest.approx(1.0)
+    assert out["lowercl"].iloc[0] < 1 < out["uppercl"].iloc[0]
+    # one band: E = England's crude rate x population, so the ratio is the ratio of crude rates
+    one = pd.DataFrame({"g": ["a"], "age_band": ["65+"], "n": [16_000.0]})
+    res = isr_table(one, "n", pd.Series({"65+": 0.0025}), by="g", observed=pd.Series({"a": 50.0}))
+    assert res["value"].iloc[0] == pytest.approx((50 / 16_000) / 0.0025)
+
+
+def test_isr_missing_rate_is_refused_and_missing_population_is_flagged():
+    df, rates, obs = _isr_bands()
+    with pytest.raises(ValueError, match="No reference rate for age band"):
+        isr_table(df, "n", rates.drop("85+"), by="council_code", observed=obs)
+    df.loc[2, "n"] = np.nan
+    out = isr_table(df, "n", rates, by="council_code", observed=obs)
+    assert np.isnan(out["expected"].iloc[0])
+    assert np.isnan(out["value"].iloc[0])
+    assert out["flag"].iloc[0].startswith("no expected events")
+
+
+def test_isr_observed_by_band_column_is_summed():
+    df, rates, _ = _isr_bands()
+    df["x"] = [10.0, 15.0, 25.0]  # 50 in all
+    out = isr_table(df, "n", rates, by="council_code", observed="x", confidence=(0.95, 0.998))
+    assert out["observed"].iloc[0] == 50
+    assert out["value"].iloc[0] == pytest.approx(1.25)
+    assert {"lower95_0cl", "upper99_8cl"} <= set(out.columns)
+    assert out["lower99_8cl"].iloc[0] < out["lower95_0cl"].iloc[0]

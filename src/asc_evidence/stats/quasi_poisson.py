@@ -349,21 +349,11 @@ def unit_dispersion(
     ``pooled`` is the output of :func:`monthly_dispersion` on the same data.
     """
     _check_columns(pooled, [block, "rho", "months"])
-    d = df.dropna(subset=[count, exposure]).copy()
     out = []
-    for key, g in d.groupby(block, sort=True):
+    blocks = _fitted_blocks(df, count, exposure, unit, block, time, month_effect)
+    for key, y, mu, obs, units, _ in blocks:
         rho = float(pooled.set_index(block).loc[key, "rho"])
         k = int(pooled.set_index(block).loc[key, "months"])
-        g = g.copy()
-        g["_mu"] = fit_means(
-            g[count].to_numpy(float),
-            g[exposure].to_numpy(float),
-            pd.factorize(g[unit])[0],
-            pd.factorize(g[time])[0],
-            month_effect=month_effect,
-        )
-        g = g[g.groupby(unit)["_mu"].transform("sum") > 0]
-        y, mu, obs, units = _block_arrays(g, count, unit, time, "_mu")
         e = np.where(obs & (mu > 0), (y - mu) / np.sqrt(np.where(mu > 0, mu, 1)), 0.0)
         for i, u in enumerate(units):
             e0, _ = _moments(mu[i : i + 1], obs[i : i + 1], rho)
