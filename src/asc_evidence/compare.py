@@ -508,6 +508,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
     adjusted = res.adjustment != "none" and res.tau2 > 0
     curve = res.curve()
     fig, ax = plt.subplots(figsize=(11, 6))
+    charts.margins(fig, left=1.0, right=2.7, top=0.8, bottom=0.8)
     ax.axhline(res.target, color=charts.ENGLAND_COLOUR, lw=1, label=f"England ({res.target:,.1f})")
     for tag, style in (("95", "--"), ("99_8", "-")):
         for side in ("lower", "upper"):
@@ -535,7 +536,6 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
         "(Spiegelhalter 2005, 2012)",
         v.period,
     )
-    fig.tight_layout()
     lab = funnel_labels(v, neighbours)
     colour = {"council": "black", "neighbour": charts.NEIGHBOUR, "outlier": "dimgrey"}
     charts.place_labels(
@@ -630,6 +630,7 @@ def spc_figure(
         return pd.DataFrame(columns=["variation"]), None
     res = spc.xmr(s, polarity="lower", baseline=baseline)
     fig, ax = plt.subplots(figsize=(11, 5))
+    charts.margins(fig, left=1.0, top=0.45, bottom=1.05)
     name = register().set_index("code").loc[council, "name"]
     spc.plot_spc(
         ax,
@@ -651,7 +652,6 @@ def spc_figure(
         ),
         f"{s.index[0]} to {s.index[-1]}",
     )
-    fig.tight_layout()
     return res, fig
 
 

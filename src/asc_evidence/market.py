@@ -578,6 +578,7 @@ def plot_capacity(council_code: str, neighbours: tuple[str, ...] | list[str], ag
     years = sorted(mine["year"].unique())
     types = list(BED_TYPES.values())
     fig, ax = plt.subplots(figsize=(9, 5))
+    charts.margins(fig, left=1.0, top=0.45, bottom=0.55)
     width = 0.8 / len(years)
     shades = ["#7f7f7f", charts.COUNCIL, "#a6361c", "#6b1d0f"]
     for j, y in enumerate(years):
@@ -612,7 +613,6 @@ def plot_capacity(council_code: str, neighbours: tuple[str, ...] | list[str], ag
         "show the principal projection, whiskers the lowest and highest variant",
         f"beds {BEDS_DATE}; population mid-2021 to mid-{years[-1]}",
     )
-    fig.tight_layout()
     return fig
 
 
@@ -853,6 +853,7 @@ def price_figure(
     data = price_series(council.code, neighbours)
     data = data[data["service"].isin(services)]
     fig, axes = plt.subplots(len(services), 1, figsize=(10, 3.6 * len(services)), squeeze=False)
+    charts.margins(fig, left=1.0, right=2.7, top=0.75, bottom=0.5, gap=0.8)
     flagged_any = False
     for ax, service in zip(axes[:, 0], services, strict=True):
         sub = data[data["service"] == service]
@@ -900,7 +901,6 @@ def price_figure(
         f"bases; neighbours' median over distinct neighbour areas{note}",
         "2008-09 to 2014-15, 2020-21 to 2021-22, 2022-23",
     )
-    fig.tight_layout()
     return fig
 
 

@@ -13,6 +13,7 @@ indicator's spec (:data:`asc_evidence.indicators.INDICATORS`), so notebooks type
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -87,6 +88,9 @@ def inline_figures() -> None:
     shell = get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
         shell.run_line_magic("matplotlib", "inline")
+        # the same picture, drawn once instead of twice (charts.png)
+        formatter = shell.display_formatter.formatters["image/png"]
+        formatter.for_type(charts.plt.Figure, functools.partial(charts.png, base64=True))
 
 
 _inline_figures = inline_figures  # the former private name

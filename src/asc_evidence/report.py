@@ -1,9 +1,16 @@
-"""Run the question notebooks for a council with papermill and write one self-contained HTML report.
+"""Run the question notebooks for a council and write one self-contained HTML report.
 
-The six notebooks in ``notebooks/`` stay standalone (each has a ``parameters`` cell and can be run on
+The notebooks in ``notebooks/`` stay standalone (each has a ``parameters`` cell and can be run on
 its own with papermill). For a report they are merged into one notebook, executed once (one kernel,
 data loaded once), split back into the executed per-question notebooks, and rendered to a single HTML
 file with the code hidden. Output folders are named from the council's ONS code, never from user text.
+
+Speed: the notebooks read the national evidence tables (:mod:`asc_evidence.evidence`) when they are
+fresh, so a report only selects rows and draws. Notebooks are executed with nbclient directly
+(papermill, used before, takes about 3 s to import and rewrites the whole notebook, images
+included, before and after every cell); parameters are injected as papermill does
+(:func:`inject_parameters`). ``--all`` runs councils in chunks, one kernel per chunk, whose
+imports and evidence tables stay in memory between councils.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cache
 from pathlib import Path
 
 from asc_evidence.build import safe_name
@@ -56,12 +64,21 @@ def merge_notebooks(paths: list[Path]):  # -> nbformat.NotebookNode
 
     Every cell remembers its source notebook in ``metadata.asc_source`` so the executed result can be
     split back. Later notebooks' parameter cells are dropped because papermill injects values once.
+    Stored outputs are dropped before the notebook is validated (they are most of its size: read
+    with them, the notebooks took 2 s to validate).
     """
+    import json
+
     import nbformat
 
     merged = None
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        for cell in raw.get("cells", []):
+            if cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
         for cell in nb.cells:
             cell.metadata["asc_source"] = path.name
             if cell.cell_type == "code":
@@ -100,20 +117,67 @@ def to_html(nb, title: str, footer: str = "") -> str:
     Uses the package's ``asc_report`` template (JupyterLab's, without the require.js, MathJax and
     mermaid scripts it would load from a CDN; print-friendly CSS) and appends ``footer`` (HTML).
     """
-    from importlib import resources
-
-    from nbconvert import HTMLExporter
-
-    templates = str(resources.files("asc_evidence") / "templates")
-    exporter = HTMLExporter(template_name="asc_report", extra_template_basedirs=[templates])
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
+    exporter = _exporter()
     nb = copy.deepcopy(nb)
     nb.metadata["title"] = title
     nb.metadata["asc_footer"] = footer
     body, _ = exporter.from_notebook_node(nb)
     return body
+
+
+#: Alternative text nbconvert gives an image that has none (kept, for screen readers).
+NO_ALT = "No description has been provided for this image"
+
+
+@cache
+def _exporter():  # -> nbconvert.HTMLExporter
+    """The HTML exporter with the package's template (made once per process: --all reuses it).
+
+    nbconvert's HTML exporter parses its own output with BeautifulSoup only to give images a
+    default alternative text and output areas a ``tabindex`` (a second of a report's time); this
+    one makes the same two changes on the template's output with regular expressions.
+    """
+    import re
+    from importlib import resources
+
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class FastHTMLExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter(
+                "highlight_code",
+                self.filters.get(
+                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                ),
+            )
+            resources = self._init_resources(resources)
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            html = re.sub(r"<img(?![^>]*\balt=)", f'<img alt="{NO_ALT}"', html)
+            html = re.sub(
+                r'(<div\b[^>]*\bclass="[^"]*\b(?:jp-OutputArea-output|jp-Cell-inputWrapper)\b'
+                r'[^"]*")(?![^>]*\btabindex=)',
+                r'\1 tabindex="0"',
+                html,
+            )
+            return html, resources
+
+    templates = str(resources.files("asc_evidence") / "templates")
+    exporter = FastHTMLExporter(template_name="asc_report", extra_template_basedirs=[templates])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    return exporter
 
 
 def footer_html(today: str | None = None) -> str:
@@ -165,20 +229,56 @@ def resources_registry():
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 
 
-def _execute(merged, output_path: Path, params: dict, cwd: Path):
-    """Execute ``merged`` with papermill, writing progress to ``output_path``; returns the notebook."""
-    import papermill as pm
+#: Tag of the cell holding the injected parameter values (papermill's name).
+INJECTED = "injected-parameters"
 
-    return pm.execute_notebook(
-        merged,
-        str(output_path),
-        parameters=params,
-        cwd=str(cwd),
-        progress_bar=False,
-        log_output=False,
+
+def inject_parameters(nb, params: dict):  # -> nbformat.NotebookNode
+    """A copy of ``nb`` with the values of ``params`` assigned in a new cell right after its
+    ``parameters`` cell (at the top when it has none), tagged ``injected-parameters``, replacing
+    any earlier injected cell: papermill's convention, without importing papermill.
+
+    Values are written as Python literals (``repr``), so any text (quotes, backslashes) is safe.
+    """
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [INJECTED]
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    old = [i for i, t in enumerate(tags) if INJECTED in t]
+    if old:
+        nb.cells[old[0]] = cell
+        for i in reversed(old[1:]):
+            del nb.cells[i]
+    else:
+        first = next((i for i, t in enumerate(tags) if "parameters" in t), -1)
+        nb.cells.insert(first + 1, cell)
+    nb.metadata.setdefault("asc_evidence", {})["parameters"] = dict(params)
+    return nb
+
+
+def _client(nb, cwd: Path):  # -> nbclient.NotebookClient
+    from nbclient import NotebookClient
+
+    return NotebookClient(
+        nb,
         kernel_name="python3",
+        timeout=900,
+        resources={"metadata": {"path": str(cwd)}},
         extra_arguments=KERNEL_QUIET,
     )
+
+
+def _execute(merged, output_path: Path, params: dict, cwd: Path):
+    """Execute ``merged`` with ``params`` injected (nbclient, one kernel, working folder ``cwd``);
+    returns the executed notebook. A failing cell raises nbclient's ``CellExecutionError``, which
+    carries the notebook's own error name and value. ``output_path`` is where the caller writes
+    the result (nothing is written while cells run)."""
+    nb = inject_parameters(merged, params)
+    _client(nb, cwd).execute()
+    return nb
 
 
 def _staging_dir(out: Path, code: str) -> Path:
@@ -257,7 +357,7 @@ def run_council(
     inputs = validate.check_report_inputs(
         council, year=year, neighbours=neighbours, neighbour_file=neighbour_file, out=out
     )
-    _emit_warnings(inputs.warnings, warn)
+    _emit_warnings(inputs.warnings + _evidence_warning(), warn)
     council = inputs.councils[0]
     code = safe_name(council.code)
     target = inputs.out / code
@@ -288,6 +388,31 @@ def run_council(
     return path
 
 
+def _evidence_warning() -> tuple[str, ...]:
+    """A warning when the national evidence tables cannot be used (the report is then slower)."""
+    from asc_evidence import evidence
+
+    status = evidence.status()
+    if status == "fresh":
+        return ()
+    return (
+        f"The national evidence tables are {status}: the report computes every national table "
+        "itself, which takes several times longer. Run `asc-evidence data evidence` (or `data "
+        "build`) once to make them.",
+    )
+
+
+def _ensure_evidence(progress: Callable[[str], None] | None) -> None:
+    """Build the national evidence tables before ``--all`` when they are not fresh (once, instead
+    of recomputing them in every council's report)."""
+    from asc_evidence import evidence
+
+    if evidence.status() != "fresh":
+        if progress:
+            progress(f"national evidence tables {evidence.status()}: building them first")
+        evidence.build(progress=progress)
+
+
 def _emit_warnings(messages: tuple[str, ...], warn: Callable[[str], None] | None) -> None:
     for m in messages:
         if warn is not None:
@@ -315,24 +440,17 @@ def _run_chunk(
 ) -> list[tuple[str, str, str]]:
     """Reports for several councils in ONE kernel, so imports and data loads happen once per chunk.
 
-    Each council gets a fresh namespace (``%reset -f``) and papermill's parameter injection;
-    package-level caches (processed tables, indicators, neighbours) stay warm. Each report is
+    Each council gets a fresh namespace (``%reset -f``) and its parameters
+    (:func:`inject_parameters`); package-level caches (evidence and processed tables, indicators,
+    neighbours) stay warm. Each report is
     written to a hidden folder and moved into place when complete (see :func:`_publish`).
     Returns ``(code, html path or '', error or '')`` per council; one failure does not stop the rest.
     """
     import nbformat
-    from nbclient import NotebookClient
-    from papermill.parameterize import parameterize_notebook
 
     folder = notebooks_dir()
     merged = merge_notebooks([folder / n for n in NOTEBOOKS])
-    client = NotebookClient(
-        copy.deepcopy(merged),
-        kernel_name="python3",
-        timeout=900,
-        resources={"metadata": {"path": str(folder)}},
-        extra_arguments=KERNEL_QUIET,
-    )
+    client = _client(copy.deepcopy(merged), folder)
     results = []
     with client.setup_kernel():
         for code in codes:
@@ -340,7 +458,7 @@ def _run_chunk(
             params = _params(
                 council, year, neighbours, Path(neighbour_file) if neighbour_file else None
             )
-            nb = parameterize_notebook(copy.deepcopy(merged), params)
+            nb = inject_parameters(merged, params)
             client.nb = nb
             target = Path(out) / safe_name(council.code)
             existed = target.exists()
@@ -395,6 +513,7 @@ def run_all(
         out=out,
     )
     _emit_warnings(inputs.warnings, warn)
+    _ensure_evidence(progress)
     out = inputs.out
     failed: dict[str, str] = dict(inputs.skipped)
     todo = [c.code for c in inputs.councils if c.code not in failed]

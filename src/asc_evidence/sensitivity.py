@@ -782,6 +782,7 @@ def ratio_funnel_figure(
     table = res.table
     area = indicators.area_of(key, code, period) or code
     fig, ax = plt.subplots(figsize=(11, 6))
+    charts.margins(fig, left=1.0, right=2.7, top=0.5, bottom=0.8)
     funnel_mod.plot_funnel(
         ax,
         res,
@@ -813,7 +814,6 @@ def ratio_funnel_figure(
         f"{res.model_description(centre_label='England', unit_name='council')} (Spiegelhalter 2005)",
         period,
     )
-    fig.tight_layout()
     return fig
 
 
