@@ -1,5 +1,6 @@
 # asc-evidence: two commands on a fresh machine.
-#   make report   builds the processed data and writes the benchmarking report for COUNCIL (default Swindon)
+#   make report   builds the processed data (and the national evidence tables the reports read)
+#                 and writes the benchmarking report for COUNCIL (default Swindon)
 #   make test     runs the whole test suite (pytest + nbval on the stored notebooks)
 # Both create the project virtual environment (.venv) from pyproject.toml when needed.
 # The official-file mirror is found through ASC_EVIDENCE_MIRROR; when unset and ../shared/data/raw
@@ -17,7 +18,7 @@ ifeq ($(origin ASC_EVIDENCE_MIRROR), undefined)
   endif
 endif
 
-.PHONY: report report-all test data lint bench clean
+.PHONY: report report-all test data evidence lint bench bench-all clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# processed tables, then the national evidence tables (each rebuilt only when its inputs or code change)
 data: $(BIN)/.installed
 	$(BIN)/asc-evidence data build
+
+evidence: $(BIN)/.installed
+	$(BIN)/asc-evidence data evidence
 
 report: data
 	$(BIN)/asc-evidence report --council "$(COUNCIL)" --out "$(OUT)"
@@ -41,9 +46,14 @@ test: data
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts notebooks
 
+# trivial notebook, one council cold and warm (ratio), a sample of --all extrapolated, peak memory,
+# cold and warm data build; bench-all runs every council instead of a sample (about an hour here)
 bench: data
 	$(BIN)/python scripts/bench_stats.py
-	$(BIN)/python scripts/bench_report.py
+	$(BIN)/python scripts/bench_report.py --all-sample 12
+
+bench-all: data
+	$(BIN)/python scripts/bench_report.py --all
 
 clean:
-	rm -rf data/processed/*.parquet data/processed/manifest.json reports
+	rm -rf data/processed/*.parquet data/processed/manifest.json data/processed/evidence reports

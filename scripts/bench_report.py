@@ -1,62 +1,199 @@
-"""Benchmark the report pipeline: processed-data load, one council's report (cold, warm), and --all.
+"""Benchmark the report pipeline in one run, as ratios to a trivial notebook on the same machine.
 
-Usage: ``python scripts/bench_report.py [--council Swindon] [--all] [--out /tmp/bench-reports]``.
-"Cold" runs in a fresh process after clearing nothing but this process's caches; "warm" repeats it.
-``--all`` times every current council with 2 workers (long: minutes).
+Usage::
+
+    python scripts/bench_report.py [--council Swindon] [--all | --all-sample N] [--workers 2]
+                                   [--no-build] [--out DIR]
+
+Prints, each in a fresh process (wall-clock seconds; CPU seconds of the process and its children;
+peak resident memory of the largest of them, from ``resource.getrusage``):
+
+* a trivial parameterised notebook run with papermill (the yardstick: Python, papermill and a
+  kernel starting);
+* ``asc-evidence report --council C`` twice: cold (first in this run) and warm (second), and the
+  ratio warm / trivial (target: at most 6, and under 15 s);
+* ``--all``: every current council with ``--workers`` (target: under 10 minutes), wall time and
+  mean per council; ``--all-sample N``: the first N councils in alphabetical order by code
+  (through :func:`asc_evidence.report.run_all` with ``codes``), extrapolated to all councils
+  (kernel start-up is paid once per chunk, so the extrapolation is slightly pessimistic);
+* unless ``--no-build``: cold and warm ``asc-evidence data build`` (processed tables, then the
+  national evidence tables) into fresh temporary folders (:mod:`bench_build`), and the evidence
+  stage alone (``data evidence --force``).
+
+The machine's other load shows in wall-clock times: a CPU-bound calibration loop is timed at the
+start and end so that runs on a busy machine can be told apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+TRIVIAL = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "parameters",
+            "metadata": {"tags": ["parameters"]},
+            "outputs": [],
+            "source": ['council = "Swindon"'],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "body",
+            "metadata": {},
+            "outputs": [],
+            "source": ["print(council)"],
+        },
+    ],
+    "metadata": {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
 
-def timed(label: str, cmd: list[str]) -> float:
+
+def calibration() -> float:
+    """Seconds of a fixed CPU-bound loop (about 0.45 s on an idle core of the 2-core machine)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    dt = time.perf_counter() - t0
-    print(f"{label:45s} {dt:8.1f} s")
-    return dt
+    s = 0
+    for i in range(5_000_000):
+        s += i * i
+    return time.perf_counter() - t0
+
+
+def timed(label: str, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``cmd``; wall and CPU seconds (process tree) and peak memory, printed and returned."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
+        msg = f"{label}: exit status {done.returncode}"
+        raise SystemExit(msg)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    peak = r1.ru_maxrss / 1024  # largest resident set of any child so far, MB (Linux: KB)
+    print(f"{label:52s} {wall:8.1f} s   cpu {cpu:7.1f} s   peak {peak:6.0f} MB", flush=True)
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--council", default="Swindon")
-    ap.add_argument("--all", action="store_true")
-    ap.add_argument("--out", default="/tmp/bench-reports")
+    ap.add_argument("--all", action="store_true", help="run report --all for every council")
+    ap.add_argument("--all-sample", type=int, default=0, help="run N councils and extrapolate")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="report folder (default: temporary)")
+    ap.add_argument("--no-build", action="store_true", help="skip the data build timings")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
+
     py = sys.executable
     exe = str(Path(py).with_name("asc-evidence"))
-    load = (
-        "import time; t=time.perf_counter(); from asc_evidence import indicators; "
-        "[indicators.get(k) for k in indicators.INDICATORS]; "
-        "print(time.perf_counter()-t)"
-    )
-    t0 = time.perf_counter()
-    out = subprocess.run(
-        [py, "-c", load], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    cli = [exe] if Path(exe).is_file() else [py, "-m", "asc_evidence.cli"]
+    tmp = Path(tempfile.mkdtemp(prefix="asc-bench-"))
+    out = args.out or tmp / "reports"
+    results: dict[str, object] = {"calibration_start": calibration()}
     print(
-        f"{'load processed tables + build 9 indicators':45s} {float(out):8.1f} s (process total {time.perf_counter() - t0:.1f} s)"
+        f"calibration loop (idle machine: about 0.45 s)       {results['calibration_start']:8.2f} s"
     )
-    timed("data build (warm: all inputs unchanged)", [exe, "data", "build"])
-    timed(
-        f"report {args.council} (first run)",
-        [exe, "report", "--council", args.council, "--out", args.out],
+
+    try:
+        from asc_evidence import evidence
+    except ImportError:  # a checkout from before the evidence stage (for "before" figures)
+        evidence = None
+    state = evidence.status() if evidence else "(no evidence stage in this version)"
+    print(f"evidence tables: {state}")
+    if evidence and state != "fresh":
+        timed("data evidence (make the tables first)", [*cli, "data", "evidence"])
+
+    nb = tmp / "trivial.ipynb"
+    nb.write_text(json.dumps(TRIVIAL), encoding="utf-8")
+    trivial = [py, "-m", "papermill", str(nb), str(tmp / "trivial-out.ipynb")]
+    trivial += ["-p", "council", "Walsall", "--no-progress-bar", "--log-level", "ERROR"]
+    timed("trivial parameterised notebook (first)", trivial)
+    t = timed("trivial parameterised notebook", trivial)
+    results["trivial"] = t
+    report = [*cli, "report", "--council", args.council, "--out", str(out)]
+    results["report_cold"] = timed(f"report {args.council} (first run)", report)
+    w = timed(f"report {args.council} (warm: second run)", report)
+    results["report_warm"] = w
+    print(
+        f"{'ratio warm report / trivial notebook':52s} {w['wall'] / t['wall']:8.1f}     "
+        f"(cpu {w['cpu'] / t['cpu']:.1f}; target: at most 6 and under 15 s)"
     )
-    timed(
-        f"report {args.council} (second run)",
-        [exe, "report", "--council", args.council, "--out", args.out],
+
+    if args.all or args.all_sample:
+        from asc_evidence.councils import current
+
+        codes = sorted(current()["code"])
+        if args.all:
+            r = timed(
+                f"report --all ({len(codes)} councils, {args.workers} workers)",
+                [*cli, "report", "--all", "--workers", str(args.workers), "--out", str(out)],
+            )
+            n = len(codes)
+        else:
+            n = min(args.all_sample, len(codes))
+            code = (
+                "from pathlib import Path; from asc_evidence import report; "
+                f"report.run_all(out=Path({str(out)!r}), codes={codes[:n]!r}, "
+                f"workers={args.workers})"
+            )
+            r = timed(
+                f"report run_all, sample of {n} councils ({args.workers} workers)", [py, "-c", code]
+            )
+        per = r["wall"] / n
+        print(f"{'  per council (wall / councils)':52s} {per:8.1f} s")
+        if not args.all:
+            print(
+                f"{'  extrapolated to ' + str(len(codes)) + ' councils':52s} {per * len(codes) / 60:8.1f} min"
+            )
+        results["all"] = {
+            **r,
+            "councils": n,
+            "per_council": per,
+            "extrapolated_min": per * len(codes) / 60,
+        }
+
+    if not args.no_build:
+        sys.path.insert(0, str(HERE))
+        import bench_build
+
+        root = tmp / "build"
+        env = {**os.environ}
+        cold = bench_build.run_build(root / "processed", root / "cache")
+        print(f"{'data build, cold (processed tables + evidence)':52s} {cold:8.1f} s")
+        warm = bench_build.run_build(root / "processed", root / "cache")
+        print(f"{'data build, warm (nothing changed)':52s} {warm:8.1f} s")
+        env["ASC_EVIDENCE_PROCESSED"] = str(root / "processed")
+        ev = timed("data evidence --force (the evidence stage alone)",
+                   [*cli, "data", "evidence", "--force"], env=env)  # fmt: skip
+        results["build"] = {"cold": cold, "warm": warm, "evidence": ev["wall"]}
+
+    results["calibration_end"] = calibration()
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory: largest process {peak:.0f} MB (children), this script {self_peak:.0f} MB")
+    print(
+        f"calibration loop at the end                          {results['calibration_end']:8.2f} s"
     )
-    if args.all:
-        n = timed(
-            "report --all (2 workers)",
-            [exe, "report", "--all", "--workers", "2", "--out", args.out],
-        )
-        print(f"  = {n / 153:.1f} s per council")
+    results["peak_mb"] = peak
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ without them (``evidence.disabled()``). Prints each difference; exit status 1 if
 
 Usage: ``python scripts/check_evidence.py [CODE ...] [--save FILE] [--against FILE]``.
 ``--save`` pickles the outputs computed without evidence (e.g. on an older checkout, to compare
-code versions with ``--against``).
+code versions with ``--against``). ``--html OLD NEW`` compares the text of every report page in
+two report folders (e.g. written by two versions): every sentence, table cell and note.
 """
 
 from __future__ import annotations
@@ -111,6 +112,37 @@ def differences(a: dict[str, object], b: dict[str, object], rtol: float = 0.0) -
     return out + [k for k in b if k not in a]
 
 
+def page_text(path: Path) -> list[str]:
+    """The visible text of a report page, line by line (images left out)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for img in soup.find_all("img"):
+        img.decompose()
+    return [line.strip() for line in soup.get_text("\n").split("\n") if line.strip()]
+
+
+def compare_pages(old: Path, new: Path) -> int:
+    """Print, per council folder found in both, how many lines of page text differ."""
+    import difflib
+
+    bad = 0
+    for folder in sorted(p for p in old.iterdir() if (p / "report.html").is_file()):
+        if not (new / folder.name / "report.html").is_file():
+            continue
+        a, b = page_text(folder / "report.html"), page_text(new / folder.name / "report.html")
+        diff = [
+            line
+            for line in difflib.unified_diff(a, b, lineterm="", n=0)
+            if not line.startswith(("@@", "---", "+++"))
+        ]
+        print(f"{folder.name}: {len(a)} lines of text, {len(diff)} differing")
+        for line in diff[:10]:
+            print("   ", line)
+        bad += bool(diff)
+    return bad
+
+
 def both_ways(code: str) -> tuple[dict[str, object], dict[str, object]]:
     """``collect(code)`` with the evidence tables, then without them (fresh caches each time)."""
     from asc_evidence import build, evidence
@@ -138,7 +170,10 @@ def main() -> None:
         default=1e-12,
         help="relative tolerance of numbers against --against (code versions); default 1e-12",
     )
+    ap.add_argument("--html", nargs=2, type=Path, metavar=("OLD", "NEW"))
     args = ap.parse_args()
+    if args.html:
+        sys.exit(1 if compare_pages(*args.html) else 0)
     saved = pickle.loads(args.against.read_bytes()) if args.against else {}
     fresh: dict[str, dict[str, object]] = {}
     bad = 0

@@ -171,3 +171,73 @@ def test_fast_html_exporter_gives_the_same_page_as_nbconvert() -> None:
     assert all(x.name == y.name and x.attrs == y.attrs for x, y in zip(tags_a, tags_b, strict=True))
     assert ours.count(report.NO_ALT) == 1
     assert ours.count('tabindex="0"') >= 2
+
+
+def test_notebooks_are_shared_between_kernels_by_cost() -> None:
+    names = list(report.NOTEBOOKS)
+    groups = report.kernel_groups(names, 2)
+    assert sorted(n for g in groups for n in g) == sorted(names)  # each notebook once
+    loads = [sum(report.NOTEBOOK_COST[n] for n in g) for g in groups]
+    assert max(loads) - min(loads) <= 3  # within one small notebook of balanced
+    assert all(g == sorted(g, key=names.index) for g in groups)  # merged order kept
+    assert report.kernel_groups(names, 1) == [names]
+
+
+def test_chunks_keep_every_worker_busy() -> None:
+    codes = [f"E{i:08d}" for i in range(153)]
+    sizes = [len(c) for c in report.chunks_for(codes, 2)]
+    assert sizes == [40, 40, 40, 33]  # at most MAX_CHUNK per kernel
+    assert [len(c) for c in report.chunks_for(codes[:6], 2)] == [3, 3]
+    assert [len(c) for c in report.chunks_for(codes[:5], 2, chunk_size=2)] == [2, 2, 1]
+
+
+def _source_notebooks(tmp_path) -> list:
+    paths = []
+    bodies = {
+        "a": "x = 2 * neighbours\nprint('a', x)",
+        "b": "print('b', council)",
+        "c": "print('c', council + '!')",
+    }
+    for name, body in bodies.items():
+        nb = nbformat.v4.new_notebook()
+        p = nbformat.v4.new_code_cell('council = "Swindon"\nneighbours = 15')
+        p.metadata["tags"] = ["parameters"]
+        pid = nbformat.v4.new_code_cell("import os\npid = os.getpid()")
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), p, pid,
+                    nbformat.v4.new_code_cell(body)]  # fmt: skip
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    return paths
+
+
+def _texts(nb) -> list[str]:
+    return [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def test_two_kernels_give_the_cells_and_outputs_of_one(tmp_path, monkeypatch) -> None:
+    """The merged notebook run in two kernels at once: same cells in the same order, same
+    outputs (the parameters reach every notebook), and really two processes."""
+    monkeypatch.setattr(report, "NOTEBOOK_COST", {"a.ipynb": 2, "b.ipynb": 1, "c.ipynb": 1})
+    names = ["a.ipynb", "b.ipynb", "c.ipynb"]
+    assert report.kernel_groups(names, 2) == [["a.ipynb"], ["b.ipynb", "c.ipynb"]]
+    merged = report.merge_notebooks(_source_notebooks(tmp_path))
+    merged.cells.append(nbformat.v4.new_code_cell("print(pid)"))
+    merged.cells[-1].metadata["asc_source"] = "c.ipynb"
+    merged.cells.insert(3, nbformat.v4.new_code_cell("print(pid)"))
+    merged.cells[3].metadata["asc_source"] = "a.ipynb"
+    params = {"council": "E06000030", "neighbours": 4}
+    one = report._execute(merged, tmp_path / "o.ipynb", params, tmp_path, kernels=1)
+    two = report._execute(merged, tmp_path / "t.ipynb", params, tmp_path, kernels=2)
+    assert [c.source for c in two.cells] == [c.source for c in one.cells]
+    assert [c.metadata.get("asc_source") for c in two.cells][1:] == [
+        c.metadata.get("asc_source") for c in one.cells
+    ][1:]
+    words = ["a 8\n", "b E06000030\n", "c E06000030!\n"]
+    t1, t2 = _texts(one), _texts(two)
+    assert [t for t in t2 if not t[0].isdigit()] == [t for t in t1 if not t[0].isdigit()] == words
+    pids_one = [t for t in t1 if t[0].isdigit()]
+    pids_two = [t for t in t2 if t[0].isdigit()]
+    assert pids_one[0] == pids_one[1]  # one kernel
+    assert pids_two[0] != pids_two[1]  # a's kernel is not c's

@@ -301,6 +301,9 @@ def report_cmd(
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     for message in inputs.skipped.values():
         typer.secho(f"skipped: {message}", fg=typer.colors.YELLOW, err=True)
+    if not all_councils:  # --all builds the evidence tables first when they are not fresh
+        for message in report._evidence_warning():
+            typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     common = {
         "out": inputs.out,
         "year": inputs.year,
@@ -310,6 +313,7 @@ def report_cmd(
         "warn": lambda _message: None,  # already printed above
     }
     if all_councils:
+        report.ensure_evidence(progress=typer.echo)
         index = report.run_all(workers=workers, **common)
         typer.echo(f"index: {index}")
     else:

@@ -258,6 +258,15 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
     """Per period: the council, its neighbours (combined or median) and England, long format, with
     the ``definition`` each period belongs to and the ``segment`` (definition, and for the council
     the area its figure describes): charts and trends never join across either."""
+    from asc_evidence import evidence
+
+    t = indicators.get(key)  # made once per council and indicator (the chart and the trends)
+    args = (council, tuple(neighbours))
+    frame = evidence.memo(key, t, "trend_frame", args, lambda: _trend_frame(key, *args))
+    return frame.copy()
+
+
+def _trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
     ind = INDICATORS[key]
     t = indicators.get(key)
     name = register().set_index("code").loc[council, "name"]

@@ -55,7 +55,7 @@ from asc_evidence.build import PACKAGE_DIR, register_cache
 from asc_evidence.config import settings
 
 #: Version of the evidence layout; a change makes every earlier evidence folder stale.
-VERSION = 1
+VERSION = 2
 #: Number of model neighbours the neighbour tables are computed for (the reports' default).
 NEIGHBOURS_N = 15
 FOLDER = "evidence"
@@ -366,32 +366,37 @@ class _State:
             return None
         if name not in self.groups:
             cols = list(KEYS[name])
-            self.groups[name] = {
-                (k if isinstance(k, tuple) else (k,)): v
-                for k, v in long.groupby(cols, sort=False, dropna=False).indices.items()
-            }
+            self.groups[name] = (
+                {
+                    (k if isinstance(k, tuple) else (k,)): v
+                    for k, v in long.groupby(cols, sort=False, dropna=False).indices.items()
+                }
+                if cols
+                else {(): np.arange(len(long))}  # a table that is one frame
+            )
         rows = self.groups[name].get(key)
         if rows is None:
             return None
         return unpack(long, rows, schema)
 
 
-#: Key columns of the tables stored with :func:`pack` (one frame of the package per key).
+#: Key columns of the tables stored with :func:`pack` (one frame of the package per key; no key:
+#: the table is one frame).
 KEYS: dict[str, tuple[str, ...]] = {
     "indicator_values": ("indicator",),
     "funnel_units": ("indicator", "period"),
     "funnel_curves": ("indicator", "period"),
-    "market_capacity": ("part",),
-    "market_capacity_areas": ("part",),
-    "market_prices": ("part",),
+    "market_capacity": (),
+    "market_capacity_areas": (),
+    "market_prices": (),
     "demand_people": ("projection",),
     "demand_population": ("projection",),
     "demand_by_variant": ("projection",),
     "demand_rates": ("projection", "rates_of"),
     "demand_unit_costs": ("projection",),
     "demand_notes": ("projection",),
-    "neighbours": ("n",),
-    "neighbour_stability": ("n",),
+    "neighbours": (),
+    "neighbour_stability": (),
     "delay_variance": ("responsible",),
 }
 
@@ -473,13 +478,13 @@ def delay_variance(responsible: str, month_effect: bool = True) -> pd.DataFrame 
 def neighbour_table(n: int) -> pd.DataFrame | None:
     """:func:`asc_evidence.verdict.neighbour_table` of ``n`` from the evidence (None: compute)."""
     st = _base()
-    return None if st is None else st.part("neighbours", (str(n),))
+    return None if st is None or n != NEIGHBOURS_N else st.part("neighbours", ())
 
 
 def stability_summary(n: int) -> pd.DataFrame | None:
     """:func:`asc_evidence.verdict.stability_summary` of ``n`` from the evidence (None: compute)."""
     st = _base()
-    return None if st is None else st.part("neighbour_stability", (str(n),))
+    return None if st is None or n != NEIGHBOURS_N else st.part("neighbour_stability", ())
 
 
 def capacity_tables() -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -487,15 +492,15 @@ def capacity_tables() -> tuple[pd.DataFrame, pd.DataFrame] | None:
     st = _base()
     if st is None:
         return None
-    table = st.part("market_capacity", ("table",))
-    frame = st.part("market_capacity_areas", ("areas",))
+    table = st.part("market_capacity", ())
+    frame = st.part("market_capacity_areas", ())
     return None if table is None or frame is None else (table, frame)
 
 
 def price_table() -> pd.DataFrame | None:
     """:func:`asc_evidence.market.price_table` from the evidence (None: compute it)."""
     st = _base()
-    return None if st is None else st.part("market_prices", ("prices",))
+    return None if st is None else st.part("market_prices", ())
 
 
 _DEMAND_FRAMES = {
@@ -913,17 +918,15 @@ def compute(
 
     # neighbours and their stability
     t0 = time.perf_counter()
-    n = str(NEIGHBOURS_N)
-    put("neighbours", *pack({(n,): verdict.neighbour_table(NEIGHBOURS_N)}, KEYS["neighbours"]), t0)
-    stab = verdict.stability_summary(NEIGHBOURS_N)
-    put("neighbour_stability", *pack({(n,): stab}, KEYS["neighbour_stability"]), t0)
+    put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
+    put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
 
     # the care market
     t0 = time.perf_counter()
     table, frame = market.capacity_tables()
-    put("market_capacity", *pack({("table",): table}, KEYS["market_capacity"]), t0)
-    put("market_capacity_areas", *pack({("areas",): frame}, KEYS["market_capacity_areas"]), t0)
-    put("market_prices", *pack({("prices",): market.price_table()}, KEYS["market_prices"]), t0)
+    put("market_capacity", *pack({(): table}, ()), t0)
+    put("market_capacity_areas", *pack({(): frame}, ()), t0)
+    put("market_prices", *pack({(): market.price_table()}, ()), t0)
 
     # demand projections of every current council
     t0 = time.perf_counter()

@@ -15,6 +15,7 @@ imports and evidence tables stay in memory between councils.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
 import os
@@ -43,6 +44,23 @@ NOTEBOOKS = (
 )
 
 
+def _nbformat():  # -> the nbformat module
+    """``nbformat``, imported without the IRI syntax checker of jsonschema.
+
+    jsonschema registers an "iri" format check when ``rfc3987_syntax`` is installed, and that
+    package builds a grammar parser when imported: 2.6 s of every report process's start here.
+    The notebook schema has no "iri" format, so the report process does without it (the entry is
+    only set when jsonschema has not been imported yet, so nothing already loaded changes).
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import nbformat
+
+    return nbformat
+
+
 def notebooks_dir() -> Path:
     """The folder of question notebooks (``notebooks/`` in the project)."""
     folder = settings().project / "notebooks"
@@ -69,7 +87,7 @@ def merge_notebooks(paths: list[Path]):  # -> nbformat.NotebookNode
     """
     import json
 
-    import nbformat
+    nbformat = _nbformat()
 
     merged = None
     for path in paths:
@@ -94,7 +112,7 @@ def merge_notebooks(paths: list[Path]):  # -> nbformat.NotebookNode
 
 def split_notebook(nb, out_dir: Path) -> list[Path]:
     """Write the executed cells of each source notebook back to its own file in ``out_dir``."""
-    import nbformat
+    nbformat = _nbformat()
 
     current = nb.cells[0].metadata.get("asc_source", "report.ipynb") if nb.cells else "report.ipynb"
     for cell in (
@@ -140,6 +158,7 @@ def _exporter():  # -> nbconvert.HTMLExporter
     import re
     from importlib import resources
 
+    _nbformat()  # before nbconvert imports it
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
@@ -240,7 +259,7 @@ def inject_parameters(nb, params: dict):  # -> nbformat.NotebookNode
 
     Values are written as Python literals (``repr``), so any text (quotes, backslashes) is safe.
     """
-    import nbformat
+    nbformat = _nbformat()
 
     nb = copy.deepcopy(nb)
     source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())
@@ -260,6 +279,7 @@ def inject_parameters(nb, params: dict):  # -> nbformat.NotebookNode
 
 
 def _client(nb, cwd: Path):  # -> nbclient.NotebookClient
+    _nbformat()  # before nbclient imports it
     from nbclient import NotebookClient
 
     return NotebookClient(
@@ -271,13 +291,93 @@ def _client(nb, cwd: Path):  # -> nbclient.NotebookClient
     )
 
 
-def _execute(merged, output_path: Path, params: dict, cwd: Path):
-    """Execute ``merged`` with ``params`` injected (nbclient, one kernel, working folder ``cwd``);
-    returns the executed notebook. A failing cell raises nbclient's ``CellExecutionError``, which
-    carries the notebook's own error name and value. ``output_path`` is where the caller writes
-    the result (nothing is written while cells run)."""
-    nb = inject_parameters(merged, params)
-    _client(nb, cwd).execute()
+#: Relative cost of each question notebook (seconds of a report on the 2-core machine), to share
+#: them between kernels; a notebook not listed counts as 3.
+NOTEBOOK_COST = {
+    "06_council_report.ipynb": 6,
+    "01_fee_rates.ipynb": 3,
+    "02_delayed_discharges.ipynb": 3,
+    "03_admissions.ipynb": 7,
+    "04_personal_budgets.ipynb": 2,
+    "05_demand.ipynb": 4,
+    "08_outcomes.ipynb": 7,
+}
+
+
+def kernel_groups(names: list[str], kernels: int) -> list[list[str]]:
+    """``names`` shared between ``kernels`` kernels, costliest first to the least loaded
+    (:data:`NOTEBOOK_COST`), each group in the order of ``names``; empty groups dropped."""
+    loads = [0.0] * max(1, kernels)
+    groups: list[list[str]] = [[] for _ in loads]
+    for name in sorted(names, key=lambda n: (-NOTEBOOK_COST.get(n, 3), names.index(n))):
+        i = loads.index(min(loads))
+        groups[i].append(name)
+        loads[i] += NOTEBOOK_COST.get(name, 3)
+    order = {n: i for i, n in enumerate(names)}
+    return [sorted(g, key=order.__getitem__) for g in groups if g]
+
+
+def default_kernels() -> int:
+    """Kernels for one council's report: 2 where the machine has 2 or more cores, else 1."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def _execute(merged, output_path: Path, params: dict, cwd: Path, kernels: int | None = None):
+    """Execute ``merged`` with ``params`` injected (nbclient, working folder ``cwd``); returns
+    the executed notebook. A failing cell raises nbclient's ``CellExecutionError``, which carries
+    the notebook's own error name and value. ``output_path`` is where the caller writes the
+    result (nothing is written while cells run).
+
+    With ``kernels`` > 1 (default :func:`default_kernels`) the question notebooks (each
+    standalone) are shared between that many kernels run at the same time
+    (:func:`kernel_groups`), and their executed cells put back in the merged order: the same
+    cells and outputs as one kernel gives, in about half the time on two free cores. The
+    parameter cells of every group but the first are left out of the result, as in the merged
+    notebook.
+    """
+    import asyncio
+
+    kernels = default_kernels() if kernels is None else kernels
+    try:
+        asyncio.get_running_loop()
+        kernels = 1  # called from a running event loop (e.g. a notebook): one kernel
+    except RuntimeError:
+        pass
+    names = list(dict.fromkeys(c.metadata.get("asc_source", "") for c in merged.cells))
+    groups = kernel_groups(names, kernels) if kernels > 1 and len(names) > 1 else [names]
+    if len(groups) == 1:
+        nb = inject_parameters(merged, params)
+        _client(nb, cwd).execute()
+        return nb
+
+    parts = []
+    for group in groups:
+        part = copy.deepcopy(merged)
+        part.cells = [c for c in merged.cells if c.metadata.get("asc_source", "") in group]
+        first = next((i for i, c in enumerate(part.cells) if c.cell_type == "code"), 0)
+        if "parameters" not in part.cells[first].metadata.get("tags", []):
+            cell = copy.deepcopy(
+                next(c for c in merged.cells if "parameters" in c.metadata.get("tags", []))
+            )
+            cell.metadata["asc_source"] = part.cells[first].metadata.get("asc_source", "")
+            part.cells.insert(first, cell)
+        parts.append(inject_parameters(part, params))
+
+    async def run_all_parts() -> None:
+        await asyncio.gather(*(_client(p, cwd).async_execute() for p in parts))
+
+    asyncio.run(run_all_parts())
+    primary = next(i for i, g in enumerate(groups) if names[0] in g)
+    executed: dict[str, list] = {}
+    for i, part in enumerate(parts):
+        for cell in part.cells:
+            tags = cell.metadata.get("tags", [])
+            if i != primary and ("parameters" in tags or INJECTED in tags):
+                continue  # the merged notebook has one parameters cell, in its first notebook
+            # the injected cell has no source notebook: it follows the parameters cell
+            executed.setdefault(cell.metadata.get("asc_source", names[0]), []).append(cell)
+    nb = inject_parameters(merged, params)  # the merged notebook's metadata, executed cells
+    nb.cells = [cell for name in names for cell in executed.get(name, [])]
     return nb
 
 
@@ -402,15 +502,18 @@ def _evidence_warning() -> tuple[str, ...]:
     )
 
 
-def _ensure_evidence(progress: Callable[[str], None] | None) -> None:
-    """Build the national evidence tables before ``--all`` when they are not fresh (once, instead
-    of recomputing them in every council's report)."""
+def ensure_evidence(progress: Callable[[str], None] | None = None) -> str:
+    """Build the national evidence tables when they are not fresh (``report --all`` does this
+    first: once, instead of recomputing national tables in every council's report); returns
+    ``"built"`` or ``"up to date"``."""
     from asc_evidence import evidence
 
-    if evidence.status() != "fresh":
-        if progress:
-            progress(f"national evidence tables {evidence.status()}: building them first")
-        evidence.build(progress=progress)
+    status = evidence.status()
+    if status == "fresh":
+        return "up to date"
+    if progress:
+        progress(f"national evidence tables {status}: building them first")
+    return evidence.build(progress=progress)
 
 
 def _emit_warnings(messages: tuple[str, ...], warn: Callable[[str], None] | None) -> None:
@@ -423,7 +526,7 @@ def _emit_warnings(messages: tuple[str, ...], warn: Callable[[str], None] | None
 
 def _write_outputs(executed, council: Council, target: Path) -> Path:
     """Executed notebook, per-question notebooks and the self-contained HTML page in ``target``."""
-    import nbformat
+    nbformat = _nbformat()
 
     nbformat.write(executed, target / "report.ipynb")
     split_notebook(executed, target)
@@ -436,17 +539,23 @@ def _write_outputs(executed, council: Council, target: Path) -> Path:
 
 
 def _run_chunk(
-    codes: list[str], out: str, year: str | None, neighbours: int, neighbour_file: str | None
+    codes: list[str],
+    out: str,
+    year: str | None,
+    neighbours: int,
+    neighbour_file: str | None,
+    done_queue=None,
 ) -> list[tuple[str, str, str]]:
     """Reports for several councils in ONE kernel, so imports and data loads happen once per chunk.
 
     Each council gets a fresh namespace (``%reset -f``) and its parameters
     (:func:`inject_parameters`); package-level caches (evidence and processed tables, indicators,
-    neighbours) stay warm. Each report is
-    written to a hidden folder and moved into place when complete (see :func:`_publish`).
-    Returns ``(code, html path or '', error or '')`` per council; one failure does not stop the rest.
+    neighbours) stay warm. Each report is written to a hidden folder and moved into place when
+    complete (see :func:`_publish`). Returns ``(code, html path or '', error or '')`` per council;
+    one failure does not stop the rest. Each finished council is also put on ``done_queue``
+    (when given) as ``(code, error or '')``, for the progress bar.
     """
-    import nbformat
+    nbformat = _nbformat()
 
     folder = notebooks_dir()
     merged = merge_notebooks([folder / n for n in NOTEBOOKS])
@@ -474,7 +583,23 @@ def _run_chunk(
                 shutil.rmtree(staging, ignore_errors=True)
                 note = _unchanged_note(target, existed)
                 results.append((code, "", f"{_failure_summary(exc)} {note}"))
+            if done_queue is not None:
+                done_queue.put((code, results[-1][2]))
     return results
+
+
+#: Most councils run in one kernel by ``--all`` (a kernel's start and first imports are paid once
+#: per chunk; smaller chunks share the work out more evenly between workers).
+MAX_CHUNK = 40
+
+
+def chunks_for(todo: list[str], workers: int, chunk_size: int | None = None) -> list[list[str]]:
+    """``todo`` cut into chunks: ``chunk_size`` each, or by default as few as keep every worker
+    busy (``ceil(n / workers)``, at most :data:`MAX_CHUNK`)."""
+    import math
+
+    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / max(workers, 1))))
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
 
 
 def run_all(
@@ -487,15 +612,19 @@ def run_all(
     codes: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
 ) -> Path:
     """Reports for every current council (or ``codes``) in parallel worker processes, plus the
     national index page (:func:`national_index`).
 
     Inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`); councils that
     cannot be reported (e.g. no row in the neighbour file) are listed as failed without running.
-    Councils are run in chunks of ``chunk_size`` per kernel (see :func:`_run_chunk`); each report
-    folder is replaced only when its new report is complete.
+    Councils are run in chunks of ``chunk_size`` per kernel (default: :func:`chunks_for`; see
+    :func:`_run_chunk`); each report folder is replaced only when its new report is complete. The
+    national evidence tables are built first when they are not fresh. The progress bar moves as
+    each council finishes; a council's error is kept and listed at the end, not raised. Run
+    :func:`ensure_evidence` first (``report --all`` does) so the national tables are not
+    recomputed in every council's report.
     """
     from tqdm import tqdm
 
@@ -512,27 +641,37 @@ def run_all(
         neighbour_file=neighbour_file,
         out=out,
     )
-    _emit_warnings(inputs.warnings, warn)
-    _ensure_evidence(progress)
+    _emit_warnings(inputs.warnings + _evidence_warning(), warn)
     out = inputs.out
     failed: dict[str, str] = dict(inputs.skipped)
     todo = [c.code for c in inputs.councils if c.code not in failed]
-    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    chunks = chunks_for(todo, workers, chunk_size)
     done: dict[str, str] = {}
     nb_file = str(inputs.neighbour_file) if inputs.neighbour_file else None
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with _progress_queue() as queue, ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
-            pool.submit(_run_chunk, c, str(out), inputs.year, inputs.neighbours, nb_file)
+            pool.submit(_run_chunk, c, str(out), inputs.year, inputs.neighbours, nb_file, queue)
             for c in chunks
         ]
         with tqdm(total=len(todo), desc="councils", disable=progress is None) as bar:
-            for fut in as_completed(futures):
-                for code, html_path, error in fut.result():
-                    if error:
-                        failed[code] = error
-                    else:
-                        done[code] = html_path
-                    bar.update(1)
+            ticked: set[str] = set()
+            pending = set(futures)
+            while pending:
+                for code in _drain(queue, timeout=0.5 if pending else 0):
+                    if code not in ticked:
+                        ticked.add(code)
+                        bar.update(1)
+                finished = [f for f in pending if f.done()]
+                for fut in as_completed(finished):
+                    pending.discard(fut)
+                    for code, html_path, error in fut.result():
+                        if error:
+                            failed[code] = error
+                        else:
+                            done[code] = html_path
+                        if code not in ticked:
+                            ticked.add(code)
+                            bar.update(1)
     index = national_index(out, year=inputs.year, failed=failed, progress=progress)
     if failed and progress:
         progress(
@@ -540,6 +679,32 @@ def run_all(
             + "; ".join(f"{k}: {v[:160]}" for k, v in failed.items())
         )
     return index
+
+
+@contextlib.contextmanager
+def _progress_queue():
+    """A queue worker processes can put finished councils on (a manager process's queue)."""
+    import multiprocessing
+
+    manager = multiprocessing.Manager()
+    try:
+        yield manager.Queue()
+    finally:
+        manager.shutdown()
+
+
+def _drain(queue, timeout: float) -> list[str]:
+    """Codes put on ``queue`` so far (waiting up to ``timeout`` seconds for the first)."""
+    import queue as queue_mod
+
+    codes = []
+    try:
+        codes.append(queue.get(timeout=timeout)[0] if timeout else queue.get_nowait()[0])
+        while True:
+            codes.append(queue.get_nowait()[0])
+    except (queue_mod.Empty, EOFError, OSError):
+        pass
+    return codes
 
 
 def national_index(
