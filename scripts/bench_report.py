@@ -6,7 +6,8 @@ Usage::
                                    [--no-build] [--out DIR]
 
 Prints, each in a fresh process (wall-clock seconds; CPU seconds of the process and its children;
-peak resident memory of the largest of them, from ``resource.getrusage``):
+peak resident memory of the largest of them, from ``resource.getrusage``, and of all of them
+together, sampled every 0.2 s with psutil):
 
 * a trivial parameterised notebook run with papermill (the yardstick: Python, papermill and a
   kernel starting);
@@ -73,21 +74,64 @@ def calibration() -> float:
     return time.perf_counter() - t0
 
 
+#: Peak memory of all the processes of each timed command, MB.
+PEAK_ALL: list[float] = []
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MB (0 when it has ended)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
 def timed(label: str, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run ``cmd``; wall and CPU seconds (process tree) and peak memory, printed and returned."""
+    """Run ``cmd``; wall and CPU seconds (process tree), peak memory of its largest process and
+    peak of all its processes together (sampled every 0.2 s: kernels and workers included),
+    printed and returned."""
+    import threading
+
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak_tree = [0.0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            peak_tree[0] = max(peak_tree[0], _tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    stop.set()
+    sampler.join()
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode:
-        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
-        msg = f"{label}: exit status {done.returncode}"
+    if proc.returncode:
+        print(stdout[-2000:], stderr[-2000:], sep="\n", file=sys.stderr)
+        msg = f"{label}: exit status {proc.returncode}"
         raise SystemExit(msg)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     peak = r1.ru_maxrss / 1024  # largest resident set of any child so far, MB (Linux: KB)
-    print(f"{label:52s} {wall:8.1f} s   cpu {cpu:7.1f} s   peak {peak:6.0f} MB", flush=True)
-    return {"wall": wall, "cpu": cpu, "peak_mb": peak}
+    print(
+        f"{label:52s} {wall:8.1f} s   cpu {cpu:7.1f} s   peak {peak:6.0f} MB"
+        f"   all processes {peak_tree[0]:6.0f} MB",
+        flush=True,
+    )
+    PEAK_ALL.append(peak_tree[0])
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak, "peak_all_mb": peak_tree[0]}
 
 
 def main() -> None:
@@ -187,11 +231,15 @@ def main() -> None:
     results["calibration_end"] = calibration()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory: largest process {peak:.0f} MB (children), this script {self_peak:.0f} MB")
+    print(
+        f"peak memory: largest process {peak:.0f} MB, all processes of one command together "
+        f"{max(PEAK_ALL, default=0):.0f} MB, this script {self_peak:.0f} MB"
+    )
     print(
         f"calibration loop at the end                          {results['calibration_end']:8.2f} s"
     )
     results["peak_mb"] = peak
+    results["peak_all_mb"] = max(PEAK_ALL, default=0)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
 

@@ -13,7 +13,6 @@ indicator's spec (:data:`asc_evidence.indicators.INDICATORS`), so notebooks type
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -88,9 +87,10 @@ def inline_figures() -> None:
     shell = get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
         shell.run_line_magic("matplotlib", "inline")
-        # the same picture, drawn once instead of twice (charts.png)
-        formatter = shell.display_formatter.formatters["image/png"]
-        formatter.for_type(charts.plt.Figure, functools.partial(charts.png, base64=True))
+        # figures as SVG, drawn once and cropped to their content (charts.svg), not as PNG
+        shell.display_formatter.formatters["image/png"].pop(charts.plt.Figure, None)
+        formatter = shell.display_formatter.formatters["image/svg+xml"]
+        formatter.for_type(charts.plt.Figure, charts.svg)
 
 
 _inline_figures = inline_figures  # the former private name

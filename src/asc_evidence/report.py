@@ -291,30 +291,48 @@ def _client(nb, cwd: Path):  # -> nbclient.NotebookClient
     )
 
 
-#: Relative cost of each question notebook (seconds of a report on the 2-core machine), to share
-#: them between kernels; a notebook not listed counts as 3.
+#: Seconds each question notebook's cells take in a warm kernel on the 2-core machine, once the
+#: package is imported (measured with one kernel, Walsall), to share them between kernels; a
+#: notebook not listed counts as 2. The first notebook of each kernel also pays the imports
+#: (about 2.5 s), the same for every group.
 NOTEBOOK_COST = {
-    "06_council_report.ipynb": 6,
-    "01_fee_rates.ipynb": 3,
-    "02_delayed_discharges.ipynb": 3,
-    "03_admissions.ipynb": 7,
-    "04_personal_budgets.ipynb": 2,
-    "05_demand.ipynb": 4,
-    "08_outcomes.ipynb": 7,
+    "06_council_report.ipynb": 1.5,
+    "01_fee_rates.ipynb": 1.8,
+    "02_delayed_discharges.ipynb": 2.1,
+    "03_admissions.ipynb": 3.7,
+    "04_personal_budgets.ipynb": 1.1,
+    "05_demand.ipynb": 2.7,
+    "08_outcomes.ipynb": 3.1,
 }
+_DEFAULT_COST = 2.0
 
 
 def kernel_groups(names: list[str], kernels: int) -> list[list[str]]:
-    """``names`` shared between ``kernels`` kernels, costliest first to the least loaded
-    (:data:`NOTEBOOK_COST`), each group in the order of ``names``; empty groups dropped."""
-    loads = [0.0] * max(1, kernels)
-    groups: list[list[str]] = [[] for _ in loads]
-    for name in sorted(names, key=lambda n: (-NOTEBOOK_COST.get(n, 3), names.index(n))):
-        i = loads.index(min(loads))
-        groups[i].append(name)
-        loads[i] += NOTEBOOK_COST.get(name, 3)
-    order = {n: i for i, n in enumerate(names)}
-    return [sorted(g, key=order.__getitem__) for g in groups if g]
+    """``names`` shared between ``kernels`` kernels so that the most loaded one finishes first
+    (:data:`NOTEBOOK_COST`): every assignment is tried when there are few (the best one, ties
+    broken by the first found), else costliest first to the least loaded. Each group keeps the
+    order of ``names``; empty groups are dropped."""
+    import itertools
+
+    kernels = max(1, kernels)
+    cost = [NOTEBOOK_COST.get(n, _DEFAULT_COST) for n in names]
+    if kernels ** len(names) <= 5000:
+        best = min(
+            itertools.product(range(kernels), repeat=len(names)),
+            key=lambda a: max(
+                sum(c for c, k in zip(cost, a, strict=True) if k == g) for g in range(kernels)
+            ),
+        )
+    else:
+        loads = [0.0] * kernels
+        best_list = [0] * len(names)
+        for i in sorted(range(len(names)), key=lambda i: (-cost[i], i)):
+            g = loads.index(min(loads))
+            best_list[i] = g
+            loads[g] += cost[i]
+        best = tuple(best_list)
+    groups = [[n for n, g in zip(names, best, strict=True) if g == k] for k in range(kernels)]
+    return [g for g in groups if g]
 
 
 def default_kernels() -> int:
