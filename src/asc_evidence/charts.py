@@ -15,6 +15,7 @@ import textwrap
 import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.text
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -127,6 +128,13 @@ def margins(
 PAD_INCHES = 0.1
 
 
+_text_metrics = getattr(
+    matplotlib.text,
+    "_get_text_metrics_with_cache",
+    lambda renderer, s, prop, ismath, dpi: renderer.get_text_width_height_descent(s, prop, ismath),
+)
+
+
 class _RecordingSVG(RendererSVG):
     """matplotlib's SVG renderer, keeping the box of every text it draws (SVG units: points
     from the top left, as the renderer is given them)."""
@@ -134,17 +142,35 @@ class _RecordingSVG(RendererSVG):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.text_boxes: list[tuple[float, float, float, float]] = []
+        self.outer = self  # the renderer texts are laid out with (whose metrics are cached)
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
         # (x, y) is where the line's baseline starts, with y running down (the renderer flips
-        # y); the text is turned by ``angle`` anticlockwise about that point
-        w, h, d = self.get_text_width_height_descent(s, prop, ismath)
+        # y); the text is turned by ``angle`` anticlockwise about that point. The line's size
+        # was measured when the text was laid out: matplotlib's cache of it is used.
+        w, h, d = _text_metrics(self.outer, s, prop, ismath, 72)
         a = np.deg2rad(angle)
         corners = np.array([[0, -d], [w, -d], [w, h - d], [0, h - d]], dtype=float)
         turned = corners @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
         xs, ys = x + turned[:, 0], y - turned[:, 1]
         self.text_boxes.append((xs.min(), ys.min(), xs.max(), ys.max()))
         super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+
+class PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """Log-axis labels as plain numbers with thousands separators ("100", "1,000", "50,000"),
+    on the ticks matplotlib's default labels, instead of powers of ten ("10³"): plainer for a
+    reader, and no mathtext to parse at each drawing."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:,.0f}" if x >= 1 else f"{x:g}"
+
+
+def log_x(ax: plt.Axes) -> None:
+    """A logarithmic x axis labelled in plain numbers (:class:`PlainLogFormatter`)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PlainLogFormatter())
+    ax.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
 
 def svg(fig: plt.Figure) -> str | None:
@@ -179,6 +205,7 @@ def svg(fig: plt.Figure) -> str | None:
             base = _RecordingSVG(width * 72, height * 72, out, image_dpi=dpi,
                                  metadata={"Date": None})  # fmt: skip
             renderer = MixedModeRenderer(fig, width, height, dpi, base)
+            base.outer = renderer
             fig.draw(renderer)
             top_of = height * 72  # display y (up from the bottom) to SVG y (down from the top)
             boxes = [ax.bbox for ax in fig.axes if ax.get_visible()]

@@ -534,7 +534,7 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
                label="Neighbours", zorder=3)  # fmt: skip
     ax.scatter(table["denominator"][mine], table["value"][mine], s=70, color=charts.COUNCIL,
                edgecolor="black", label=v.council_name, zorder=4)  # fmt: skip
-    ax.set_xscale("log")
+    charts.log_x(ax)
     ax.set(xlabel=ind.denominator_label, ylabel=ind.unit)
     ax.set_title(f"{ind.title}, {v.period}", pad=22)
     ax.text(0, 1.015, funnel_key(adjusted), transform=ax.transAxes, fontsize=8, va="bottom")

@@ -297,12 +297,12 @@ def _client(nb, cwd: Path):  # -> nbclient.NotebookClient
 #: (about 2.5 s), the same for every group.
 NOTEBOOK_COST = {
     "06_council_report.ipynb": 1.5,
-    "01_fee_rates.ipynb": 1.8,
-    "02_delayed_discharges.ipynb": 2.1,
-    "03_admissions.ipynb": 3.7,
-    "04_personal_budgets.ipynb": 1.1,
-    "05_demand.ipynb": 2.7,
-    "08_outcomes.ipynb": 3.1,
+    "01_fee_rates.ipynb": 1.4,
+    "02_delayed_discharges.ipynb": 1.7,
+    "03_admissions.ipynb": 3.3,
+    "04_personal_budgets.ipynb": 0.9,
+    "05_demand.ipynb": 2.3,
+    "08_outcomes.ipynb": 2.6,
 }
 _DEFAULT_COST = 2.0
 

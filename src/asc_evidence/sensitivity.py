@@ -806,7 +806,7 @@ def ratio_funnel_figure(
             xytext=(3, 3),
             textcoords="offset points",
         )
-    ax.set_xscale("log")
+    charts.log_x(ax)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     charts.caption(
         fig,
