@@ -31,6 +31,7 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 
+from asc_evidence.common import add_flag
 from asc_evidence.errors import UnknownCouncilError
 
 
@@ -264,12 +265,6 @@ def _join_flags(flags: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def _append(flag: pd.Series, note: pd.Series | str, where: pd.Series) -> pd.Series:
-    note = pd.Series(note, index=flag.index) if isinstance(note, str) else note
-    joined = flag.where(flag == "", flag + "; ") + note
-    return flag.where(~where, joined)
-
-
 def to_current_geography(
     df: pd.DataFrame,
     *,
@@ -361,7 +356,7 @@ def to_current_geography(
     relabel = not_yet & df[code_col].isin(sole_succ)
     if relabel.any():
         pred = df.loc[relabel, code_col].map(lambda c: sole_succ[c].predecessors[0])
-        df.loc[relabel, "flag"] = _append(
+        df.loc[relabel, "flag"] = add_flag(
             df.loc[relabel, "flag"],
             "boundary: figure for "
             + pred.map(names)
@@ -382,14 +377,14 @@ def to_current_geography(
         rows = df[code_col].isin([p, s]) & (start < ch.date)
         under_old = rows & (df[code_col] == p)
         under_new = rows & (df[code_col] == s)
-        df["flag"] = _append(
+        df["flag"] = add_flag(
             df["flag"], f"boundary: recoded, recorded under predecessor code {p}", under_old
         )
-        df["flag"] = _append(
+        df["flag"] = add_flag(
             df["flag"], f"boundary: recoded, figure for {names[p]} ({p}), same area", under_new
         )
         late = (df[code_col] == p) & (start >= ch.date)
-        df["flag"] = _append(df["flag"], f"boundary: recorded under predecessor code {p}", late)
+        df["flag"] = add_flag(df["flag"], f"boundary: recorded under predecessor code {p}", late)
         df.loc[rows, "geography"] = "recoded"
         df.loc[df[code_col] == p, code_col] = s
 
@@ -413,7 +408,7 @@ def to_current_geography(
             for period, grp in rows[late].groupby("period"):
                 at = ~before & (rows[code_col] == succ) & (rows["period"] == period)
                 parts = ", ".join(names[c] for c in sorted(set(grp[code_col])))
-                rows.loc[at, "flag"] = _append(
+                rows.loc[at, "flag"] = add_flag(
                     rows.loc[at, "flag"],
                     f"boundary: returns under the old code(s) of {parts} for part of this period "
                     "left out (they cover only part of the merged area)",
@@ -432,14 +427,14 @@ def to_current_geography(
         ok = out["period"].map(complete).fillna(False).astype(bool)
         missing = pre & ~ok
         out.loc[missing, ["numerator", "denominator", "value"]] = np.nan
-        out.loc[missing, "flag"] = _append(
+        out.loc[missing, "flag"] = add_flag(
             out.loc[missing, "flag"],
             f"boundary: {label} cannot be summed (counts not published for both)",
             pd.Series(True, index=out.index[missing]),
         )
         late = ~pre & out["source_codes"].str.contains("|".join(ch.predecessors))
-        out["flag"] = _append(out["flag"], note, pre & ~missing)
-        out["flag"] = _append(
+        out["flag"] = add_flag(out["flag"], note, pre & ~missing)
+        out["flag"] = add_flag(
             out["flag"], "boundary: includes returns under predecessor codes " + label, late
         )
         out.loc[pre, "geography"] = "merged"
@@ -461,7 +456,7 @@ def to_current_geography(
             note = f"boundary: predecessor area ({names[pred]})"
             if pred in APPROXIMATE_AREAS:
                 note += f"; {names[pred]} {APPROXIMATE_AREAS[pred]}"
-            moved["flag"] = _append(moved["flag"], note, pd.Series(True, index=moved.index))
+            moved["flag"] = add_flag(moved["flag"], note, pd.Series(True, index=moved.index))
             inherited.append(moved)
     df = pd.concat([df, *inherited], ignore_index=True)
     # a split successor inheriting a predecessor that was itself renamed (none today) is chained
@@ -491,7 +486,7 @@ def _combine(df: pd.DataFrame, keys: list[str], multiplier: float, stage: int) -
     out["value"] = out["numerator"] / out["denominator"] * multiplier
     out["flag"] = g["flag"].agg(_join_flags)
     if stage == 0:  # a merger says why in its own words
-        out["flag"] = _append(
+        out["flag"] = add_flag(
             out["flag"], "rows of one area could not be summed (counts not published)", ~full
         )
     out["source_codes"] = g["source_codes"].agg(

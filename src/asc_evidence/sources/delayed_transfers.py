@@ -52,6 +52,7 @@ import pandas as pd
 
 from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
+from asc_evidence.common import ENGLAND
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch, registry
 from asc_evidence.sources import excel
@@ -66,7 +67,6 @@ REASON_SHEET = "LA - by reason"
 ORG_COLUMNS = {"NHS": "nhs", "Social Care": "social_care", "Both": "both", "Total": "total"}
 REASONS = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I")  # "O" (other) from April 2017
 OPTIONAL_REASONS = ("O",)
-ENGLAND = "E92000001"
 FLAG_THIRD_PARTY = "third-party aggregate (JonnyP1990/dtoc)"
 _REASON_RE = re.compile(r"^\s*(dii|di|[a-io])\)", re.IGNORECASE)
 _CANONICAL_REASON = {r.lower(): r for r in (*REASONS, *OPTIONAL_REASONS)}

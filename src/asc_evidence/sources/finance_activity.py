@@ -31,6 +31,7 @@ import pandas as pd
 
 from asc_evidence import tidy
 from asc_evidence.build import TableSpec, register_cache
+from asc_evidence.common import ENGLAND
 from asc_evidence.councils import lookup
 from asc_evidence.errors import SchemaChangedError, UnknownCouncilError
 from asc_evidence.fetch import fetch
@@ -285,7 +286,7 @@ def parse_pss_unit_costs(path: Path, period: str) -> pd.DataFrame:
     codes, names, unresolved = resolve_councils(out["cassr"], out["file_name"])
     eng = out["is_england"].astype(bool)
     _warn_unresolved(sorted({u for u in unresolved if u}), path.name)
-    out["council_code"] = codes.mask(eng, "E92000001")
+    out["council_code"] = codes.mask(eng, ENGLAND)
     out["council_name"] = names.mask(eng, "England")
     out["level"] = np.where(eng, "england", "council")
     legacy = out["cassr"].isin(list(LEGACY_COUNCILS))
@@ -396,7 +397,7 @@ def parse_pss_unit_costs_2014_15(path: Path) -> pd.DataFrame:
     is_england = out["area"].str.fullmatch(r"(?i)england")
     codes, names, unresolved = resolve_councils(area[0], area[1])
     _warn_unresolved(sorted(u for u in unresolved if u), path.name)
-    out["council_code"] = codes.mask(is_england, "E92000001")
+    out["council_code"] = codes.mask(is_england, ENGLAND)
     out["council_name"] = names.mask(is_england, "England")
     out["level"] = np.where(is_england, "england", "council")
     out = out[(is_council | is_england) & out["council_code"].notna()]
@@ -563,7 +564,7 @@ def ascfr_sheet_long(grid: pd.DataFrame, file: str, sheet: str) -> pd.DataFrame:
     data_start = region[(region.index > h0) & region.str.fullmatch(r"E9\d{7}")].index
     if data_start.empty:
         where = f"{file} [{sheet}]"
-        raise SchemaChangedError(where, ["England row (E92000001)"], region.tolist()[:15])
+        raise SchemaChangedError(where, [f"England row ({ENGLAND})"], region.tolist()[:15])
     labels = _header_paths(grid.loc[h0 : data_start[0] - 1, 5:].map(_clean_label))
     body = grid.loc[data_start[0] :]
     code = body[0].map(_clean_label)
@@ -612,7 +613,7 @@ def parse_ascfr_tables(grids: dict[str, pd.DataFrame], file: str) -> pd.DataFram
     )
     _warn_unresolved(sorted(u for u in unresolved if u), file)
     out["level"] = np.where(
-        is_council, "council", np.where(out["region_code"] == "E92000001", "england", "region")
+        is_council, "council", np.where(out["region_code"] == ENGLAND, "england", "region")
     )
     out["council_code"] = codes.where(is_council, out["region_code"])
     out["council_name"] = names.where(is_council, out["region_name"])

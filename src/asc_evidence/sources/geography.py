@@ -28,6 +28,7 @@ import pandas as pd
 
 from asc_evidence import tidy
 from asc_evidence.build import TableSpec
+from asc_evidence.common import ENGLAND
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
 from asc_evidence.sources import excel
@@ -85,7 +86,7 @@ def level_of(codes: pd.Series) -> pd.Series:
     c = codes.astype("string")
     out = pd.Series(pd.NA, index=codes.index, dtype="string")
     out = out.mask(is_council(c), "council").mask(c.str[:3] == "E12", "region")
-    return out.mask(c == "E92000001", "england")
+    return out.mask(c == ENGLAND, "england")
 
 
 def strict_sum(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:

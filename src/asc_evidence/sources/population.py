@@ -42,6 +42,7 @@ import pandas as pd
 
 from asc_evidence import councils, tidy
 from asc_evidence.build import TableSpec
+from asc_evidence.common import ENGLAND
 from asc_evidence.errors import SchemaChangedError
 from asc_evidence.fetch import fetch
 from asc_evidence.sources import excel
@@ -162,7 +163,7 @@ def _boundary_flags(codes: pd.Series, successor_of: pd.Series) -> pd.Series:
 def _names(codes: pd.Series, file_names: pd.Series | None = None) -> pd.Series:
     """Council names from the register, region names from :data:`REGION_NAMES`, else the file's."""
     reg = councils.register().set_index("code")["name"]
-    names = codes.map(reg).fillna(codes.map(REGION_NAMES)).mask(codes == "E92000001", "England")
+    names = codes.map(reg).fillna(codes.map(REGION_NAMES)).mask(codes == ENGLAND, "England")
     if file_names is not None:
         names = names.fillna(file_names)
     return names.astype("string")
@@ -409,7 +410,7 @@ def parse_npp_population(
     long["sex"] = sex
     long = long.groupby(["sex", "period", "age"], as_index=False)["value"].sum()
     persons = long.groupby(["period", "age"], as_index=False)["value"].sum().assign(sex="persons")
-    long = pd.concat([long, persons], ignore_index=True).assign(code="E92000001")
+    long = pd.concat([long, persons], ignore_index=True).assign(code=ENGLAND)
     bands = to_age_bands(long, ["code", "sex", "period"])
     bands["measure"] = f"npp_{variant}"
     return _finish(bands, source="ons_npp_2018")
@@ -598,7 +599,7 @@ def parse_census2021_age(
     """Tidy Census 2021 age bands from :func:`parse_ts007` outputs of the LTLA, region and country files."""
     councils_long = districts_to_councils(ltla, ltla_lookup, ["value"], by=["age"])
     long = pd.concat(
-        [councils_long, region, country[country["code"] == "E92000001"]], ignore_index=True
+        [councils_long, region, country[country["code"] == ENGLAND]], ignore_index=True
     )
     bands = to_age_bands(long, ["code"])
     return _finish(

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-ENGLAND = "E92000001"
+from asc_evidence.common import ENGLAND
+
 POP_COLUMNS = ["area_code", "year", "age_band", "sex", "population"]
 RATE_COLUMNS = ["age_band", "sex", "rate"]
 
