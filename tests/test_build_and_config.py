@@ -87,14 +87,19 @@ def test_build_skips_when_inputs_unchanged(one_table: dict[str, int]) -> None:
 
 
 def test_code_hash_covers_imported_modules_and_package_data() -> None:
-    # population.py imports geography.py, excel.py, councils.py (reads councils.csv) and fetch.py
-    # (reads registry.csv), as its import lines show; charts/indicators/verdict it does not import.
+    # population/profile.py imports the other population modules, geography.py, excel.py,
+    # councils.py (reads councils.csv) and fetch.py (reads registry.csv), as its import lines
+    # show; charts/indicators/verdict it does not import.
     from asc_evidence.sources import population
 
     spec = next(s for s in population.TABLES if s.name == "council_profile")
     _, names = build_mod._code_hash(spec)
     for needed in (
-        "sources/population.py",
+        "sources/population/profile.py",
+        "sources/population/census.py",
+        "sources/population/mye.py",
+        "sources/population/bands.py",
+        "sources/population/__init__.py",
         "sources/geography.py",
         "sources/excel.py",
         "councils.py",

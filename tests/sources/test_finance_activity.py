@@ -214,7 +214,7 @@ def write_t51(path: Path, external_label: str = "External") -> Path:
 
 
 def _parse_t51(path: Path, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
-    monkeypatch.setattr(fa, "ASCFR_SELECTION", {"T51": fa.ASCFR_SELECTION["T51"]})
+    monkeypatch.setattr(fa.ascfr, "ASCFR_SELECTION", {"T51": fa.ASCFR_SELECTION["T51"]})
     grids = excel.read_excel(path, sheet_name=["T51"], header=None, dtype=object)
     return fa.parse_ascfr_tables(grids, path.name)
 
@@ -256,7 +256,7 @@ def test_header_paths_do_not_spill_into_next_group() -> None:
             ["18 to 64", "65 and over", "18 to 64", "65 and over", ""],
         ]
     )
-    assert fa._header_paths(head) == [
+    assert fa.ascfr._header_paths(head) == [
         "In Year | 18 to 64",
         "In Year | 65 and over",
         "Year End | 18 to 64",

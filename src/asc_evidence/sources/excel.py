@@ -10,7 +10,7 @@ sheet the parsers read: the processed tables built with either engine are equal)
 other engines), dates ``datetime``/``date``, empty cells NaN; formulas give their cached value
 (none of the official workbooks needs recalculation). Merged cells: only the top-left cell holds the
 value, the others are empty, as with openpyxl and xlrd; the parsers carry labels over merged header
-cells themselves (e.g. :func:`finance_activity._header_paths`).
+cells themselves (e.g. :func:`finance_activity.ascfr._header_paths`).
 
 Weakness: calamine does not expose cell styles, comments or print areas; no parser needs them.
 """
