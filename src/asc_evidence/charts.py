@@ -108,7 +108,7 @@ def margins(
 
     Call it right after creating the figure (before colour bars are added), and before placing
     labels that must not move. Labels that reach past a margin are not cut: the notebook's
-    inline figures are saved with ``bbox_inches="tight"``, which grows the image to hold them.
+    inline figures are drawn by :func:`svg`, whose crop grows the picture to hold them.
     The captions (:func:`caption`) sit below the figure, so ``bottom`` must hold the tick
     labels and the axis label.
     """
