@@ -38,10 +38,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -764,20 +766,77 @@ def _current_codes() -> list[str]:
     return list(current()["code"])
 
 
+def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
+    """The demand projection of every current council (default base year and horizon), packed
+    as its evidence tables. Reads only processed tables, so it can run in its own process."""
+    from asc_evidence.councils import lookup
+    from asc_evidence.demand.model import projection_from_tables
+
+    tables = [
+        build_mod.load(t)
+        for t in (
+            "population_projection",
+            "population_projection_variants",
+            "ascfr_2021_22",
+            "population_mye",
+        )
+    ]
+    shared: dict[object, object] = {}  # England's part, computed once
+    projections = {}
+    for code in _current_codes():
+        council = lookup(code)
+        projections[code] = projection_from_tables(
+            *tables, council.code, council.name, shared=shared
+        )
+    made = {}
+    for attr, name in _DEMAND_FRAMES.items():
+        parts = {(c,): getattr(p, attr) for c, p in projections.items()}
+        made[name] = pack(parts, KEYS[name])
+    rates = {}
+    for c, p in projections.items():
+        rates[c, "council"] = p.rates
+        rates[c, "England"] = p.england_rates
+    made["demand_rates"] = pack(rates, KEYS["demand_rates"])
+    notes = {(c,): pd.DataFrame({"note": p.notes}) for c, p in projections.items()}
+    made["demand_notes"] = pack(notes, KEYS["demand_notes"])
+    return made
+
+
 def compute(
-    progress: Callable[[str], None] | None = None, state: _State | None = None
+    progress: Callable[[str], None] | None = None,
+    state: _State | None = None,
+    parallel: bool = False,
 ) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
     """Compute every evidence table (see :data:`TABLES`), in dependency order.
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
-    same read paths a report uses (e.g. recent trends use the stored intervals).
+    same read paths a report uses (e.g. recent trends use the stored intervals). With
+    ``parallel``, the demand projections (:func:`demand_tables`, about half the time) are made
+    in a second process meanwhile; the tables are the same either way.
     """
-    from asc_evidence import compare, indicators, market, verdict
-    from asc_evidence.common import ENGLAND
-    from asc_evidence.stats.comparison import compare_with_benchmark
 
     st = state if state is not None else _State(on_disk=False)
     out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
+    with ExitStack() as stack:
+        demand = None
+        if parallel:  # the demand projections need only processed tables: start them now
+            pool = stack.enter_context(
+                ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            )
+            demand = pool.submit(demand_tables)
+        return _compute(progress, st, out, demand)
+
+
+def _compute(
+    progress: Callable[[str], None] | None,
+    st: _State,
+    out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]],
+    demand: Future | None,
+) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
+    """The body of :func:`compute` (``demand``: a future of :func:`demand_tables`, or None)."""
+    from asc_evidence import compare, indicators, market, verdict
+    from asc_evidence.common import ENGLAND
+    from asc_evidence.stats.comparison import compare_with_benchmark
 
     def put(name: str, long: pd.DataFrame, schemas: list[dict[str, Any]] | None, t0: float):
         st.set(name, long, schemas)
@@ -928,37 +987,11 @@ def compute(
     put("market_capacity_areas", *pack({(): frame}, ()), t0)
     put("market_prices", *pack({(): market.price_table()}, ()), t0)
 
-    # demand projections of every current council
+    # demand projections of every current council (made meanwhile in a second process, if any)
     t0 = time.perf_counter()
-    from asc_evidence.councils import lookup
-    from asc_evidence.demand.model import projection_from_tables
-
-    tables = [
-        build_mod.load(t)
-        for t in (
-            "population_projection",
-            "population_projection_variants",
-            "ascfr_2021_22",
-            "population_mye",
-        )
-    ]
-    shared: dict[object, object] = {}  # England's part, computed once
-    projections = {}
-    for code in _current_codes():
-        council = lookup(code)
-        projections[code] = projection_from_tables(
-            *tables, council.code, council.name, shared=shared
-        )
-    for attr, name in _DEMAND_FRAMES.items():
-        parts = {(c,): getattr(p, attr) for c, p in projections.items()}
-        put(name, *pack(parts, KEYS[name]), t0)
-    rates = {}
-    for c, p in projections.items():
-        rates[c, "council"] = p.rates
-        rates[c, "England"] = p.england_rates
-    put("demand_rates", *pack(rates, KEYS["demand_rates"]), t0)
-    notes = {(c,): pd.DataFrame({"note": p.notes}) for c, p in projections.items()}
-    put("demand_notes", *pack(notes, KEYS["demand_notes"]), t0)
+    made = demand.result() if demand is not None else demand_tables()
+    for name, (long, schemas) in made.items():
+        put(name, long, schemas, t0)
     return out
 
 
@@ -970,9 +1003,16 @@ def _write(name: str, df: pd.DataFrame) -> None:
     tmp.replace(path)
 
 
-def build(force: bool = False, progress: Callable[[str], None] | None = None) -> str:
+def build(
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    parallel: bool | None = None,
+) -> str:
     """Compute and write the evidence tables unless they are fresh; returns ``"built"`` or
-    ``"up to date"``. Registered caches are cleared when it ends."""
+    ``"up to date"``. ``parallel`` (default: when the machine has two cores or more) makes the
+    demand projections in a second process meanwhile (:func:`compute`). The code hash is taken
+    before computing, so code edited during a build leaves the tables stale, not falsely fresh.
+    Registered caches are cleared when it ends."""
     try:
         if not force and status() == "fresh":
             if progress:
@@ -981,17 +1021,20 @@ def build(force: bool = False, progress: Callable[[str], None] | None = None) ->
         t0 = time.perf_counter()
         inputs = _inputs_digest()
         files = code_files()
+        code = _files_hash(files)
+        if parallel is None:
+            parallel = (os.cpu_count() or 1) >= 2
         build_mod.clear_caches()
         st = _State(on_disk=False)
         _BUILDING[0] = st
         try:
-            tables = compute(progress, st)
+            tables = compute(progress, st, parallel=parallel)
         finally:
             _BUILDING[0] = None
         manifest: dict[str, Any] = {
             "version": VERSION,
             "inputs": inputs,
-            "code": _files_hash(files),
+            "code": code,
             "code_files": files,
             "seconds": round(time.perf_counter() - t0, 1),
             "tables": {},
