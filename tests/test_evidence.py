@@ -174,17 +174,9 @@ def test_verdict_and_tables_are_the_same_with_and_without_evidence(fresh, key) -
 def test_england_part_shared_between_councils_changes_nothing(fresh) -> None:
     """projection_from_tables with England computed once (the evidence stage) gives the same
     projection as computed for each council alone."""
-    from asc_evidence.demand.model import projection_from_tables
+    from asc_evidence.demand.model import input_tables, projection_from_tables
 
-    tables = [
-        build_mod.load(t)
-        for t in (
-            "population_projection",
-            "population_projection_variants",
-            "ascfr_2021_22",
-            "population_mye",
-        )
-    ]
+    tables = input_tables()
     shared: dict[object, object] = {}
     for code in ("E06000030", "E08000030"):
         a = projection_from_tables(*tables, code, code, shared=shared)

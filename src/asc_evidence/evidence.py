@@ -43,7 +43,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -770,17 +770,9 @@ def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None
     """The demand projection of every current council (default base year and horizon), packed
     as its evidence tables. Reads only processed tables, so it can run in its own process."""
     from asc_evidence.councils import lookup
-    from asc_evidence.demand.model import projection_from_tables
+    from asc_evidence.demand.model import input_tables, projection_from_tables
 
-    tables = [
-        build_mod.load(t)
-        for t in (
-            "population_projection",
-            "population_projection_variants",
-            "ascfr_2021_22",
-            "population_mye",
-        )
-    ]
+    tables = input_tables()
     shared: dict[object, object] = {}  # England's part, computed once
     projections = {}
     for code in _current_codes():
@@ -816,27 +808,22 @@ def compute(
     """
 
     st = state if state is not None else _State(on_disk=False)
-    out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
-    with ExitStack() as stack:
-        demand = None
-        if parallel:  # the demand projections need only processed tables: start them now
-            pool = stack.enter_context(
-                ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            )
-            demand = pool.submit(demand_tables)
-        return _compute(progress, st, out, demand)
+    if not parallel:
+        return _compute(progress, st, None)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:  # demand needs only processed tables
+        return _compute(progress, st, pool.submit(demand_tables))
 
 
 def _compute(
-    progress: Callable[[str], None] | None,
-    st: _State,
-    out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]],
-    demand: Future | None,
+    progress: Callable[[str], None] | None, st: _State, demand: Future | None
 ) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
     """The body of :func:`compute` (``demand``: a future of :func:`demand_tables`, or None)."""
     from asc_evidence import compare, indicators, market, verdict
     from asc_evidence.common import ENGLAND
     from asc_evidence.stats.comparison import compare_with_benchmark
+
+    out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
 
     def put(name: str, long: pd.DataFrame, schemas: list[dict[str, Any]] | None, t0: float):
         st.set(name, long, schemas)

@@ -809,6 +809,27 @@ _SURVEY_SOURCE = (
     "95% margin of error as published)"
 )
 _SURVEY_DEFINITIONS = ("Adult Social Care Survey (weighted estimate)",)
+
+
+def _survey(key: str, title: str, heading: str, measure: str, unit: str = "%") -> Indicator:
+    """An Adult Social Care Survey measure of the ASCOF time series (``kind="survey"``): higher
+    is better, the published estimate with its margin of error (:func:`ascof_survey`)."""
+    return Indicator(
+        key=key,
+        title=title,
+        heading=heading,
+        unit=unit,
+        polarity="higher",
+        kind="survey",
+        multiplier=1.0,
+        source=_SURVEY_SOURCE,
+        section="outcomes",
+        builder=ascof_survey,
+        measures=(measure,),
+        definitions=_SURVEY_DEFINITIONS,
+    )
+
+
 _PSS_EX1 = "PSS-EX1 unit cost of independent-sector care"
 _ASC_FR = "ASC-FR average rate paid to external providers"
 
@@ -942,75 +963,36 @@ INDICATORS: dict[str, Indicator] = {
             breaks=_ASCOF_BREAKS,
             definitions=_ASCOF_DEFINITIONS,
         ),
-        Indicator(
-            key="quality_of_life",
-            title="Social care-related quality of life (ASCOF 1A)",
-            heading="Quality of life",
+        _survey(
+            "quality_of_life",
+            "Social care-related quality of life (ASCOF 1A)",
+            "Quality of life",
+            "ascof_1A",
             unit="score out of 24",
-            polarity="higher",
-            kind="survey",
-            multiplier=1.0,
-            source=_SURVEY_SOURCE,
-            section="outcomes",
-            builder=ascof_survey,
-            measures=("ascof_1A",),
-            definitions=_SURVEY_DEFINITIONS,
         ),
-        Indicator(
-            key="satisfaction",
-            title="Extremely or very satisfied with care and support (ASCOF 1D, formerly 3A)",
-            heading="Satisfaction with care and support",
-            unit="%",
-            polarity="higher",
-            kind="survey",
-            multiplier=1.0,
-            source=_SURVEY_SOURCE,
-            section="outcomes",
-            builder=ascof_survey,
-            measures=("ascof_3A",),
-            definitions=_SURVEY_DEFINITIONS,
+        _survey(
+            "satisfaction",
+            "Extremely or very satisfied with care and support (ASCOF 1D, formerly 3A)",
+            "Satisfaction with care and support",
+            "ascof_3A",
         ),
-        Indicator(
-            key="control_daily_life",
-            title="Have control over their daily life (ASCOF 3A, formerly 1B)",
-            heading="Control over daily life",
-            unit="%",
-            polarity="higher",
-            kind="survey",
-            multiplier=1.0,
-            source=_SURVEY_SOURCE,
-            section="outcomes",
-            builder=ascof_survey,
-            measures=("ascof_1B",),
-            definitions=_SURVEY_DEFINITIONS,
+        _survey(
+            "control_daily_life",
+            "Have control over their daily life (ASCOF 3A, formerly 1B)",
+            "Control over daily life",
+            "ascof_1B",
         ),
-        Indicator(
-            key="feel_safe",
-            title="Feel safe (ASCOF 4A)",
-            heading="Feeling safe",
-            unit="%",
-            polarity="higher",
-            kind="survey",
-            multiplier=1.0,
-            source=_SURVEY_SOURCE,
-            section="outcomes",
-            builder=ascof_survey,
-            measures=("ascof_4A",),
-            definitions=_SURVEY_DEFINITIONS,
+        _survey(
+            "feel_safe",
+            "Feel safe (ASCOF 4A)",
+            "Feeling safe",
+            "ascof_4A",
         ),
-        Indicator(
-            key="social_contact",
-            title="As much social contact as they would like (ASCOF 5A(1), formerly 1I(1))",
-            heading="Social contact",
-            unit="%",
-            polarity="higher",
-            kind="survey",
-            multiplier=1.0,
-            source=_SURVEY_SOURCE,
-            section="outcomes",
-            builder=ascof_survey,
-            measures=("ascof_1I1",),
-            definitions=_SURVEY_DEFINITIONS,
+        _survey(
+            "social_contact",
+            "As much social contact as they would like (ASCOF 5A(1), formerly 1I(1))",
+            "Social contact",
+            "ascof_1I1",
         ),
         Indicator(
             key="fee_home_care_hour",

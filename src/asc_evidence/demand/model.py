@@ -109,6 +109,20 @@ class DemandProjection:
         return self.base_year + self.horizon
 
 
+#: Processed tables a projection reads, in the order :func:`projection_from_tables` takes them.
+INPUT_TABLES = (
+    "population_projection",
+    "population_projection_variants",
+    "ascfr_2021_22",
+    "population_mye",
+)
+
+
+def input_tables() -> list[pd.DataFrame]:
+    """The processed tables of :data:`INPUT_TABLES` (SNPP, NPP variants, ASC-FR/SALT, MYE)."""
+    return [build.load(t) for t in INPUT_TABLES]
+
+
 def projection_from_tables(
     snpp: pd.DataFrame,
     npp: pd.DataFrame,
@@ -239,10 +253,7 @@ def council_projection(
             return stored
     council = lookup(council_code)
     return projection_from_tables(
-        build.load("population_projection"),
-        build.load("population_projection_variants"),
-        build.load("ascfr_2021_22"),
-        build.load("population_mye"),
+        *input_tables(),
         council.code,
         council.name,
         base_year,
