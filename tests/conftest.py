@@ -27,6 +27,26 @@ def mirror() -> Path:
     return Path(path)
 
 
+def _require_processed(*tables: str, purpose: str = "") -> Path:
+    """Skip the calling test unless these processed tables are built; returns their folder."""
+    from asc_evidence.config import settings
+
+    folder = settings().processed  # ASC_EVIDENCE_PROCESSED, the config file or data/processed
+    missing = [t for t in tables if not (folder / f"{t}.parquet").is_file()]
+    if missing:
+        pytest.skip(
+            f"processed tables not built in {folder} ({', '.join(missing)}): run "
+            f"`asc-evidence data build` (or set ASC_EVIDENCE_PROCESSED){purpose}"
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def require_processed():
+    """``require_processed("ascof", ...)`` skips the test unless those processed tables are built."""
+    return _require_processed
+
+
 @pytest.fixture
 def isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point cache and processed folders at a temporary directory (the mirror setting is kept)."""

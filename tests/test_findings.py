@@ -4,7 +4,6 @@ the processed data by an independent path, and the notebook only calling package
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -46,13 +45,8 @@ def test_median_interval_order_statistics() -> None:
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    from asc_evidence.config import settings
-
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "council_profile")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}")
+def frame(require_processed) -> pd.DataFrame:
+    require_processed("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "council_profile")
     return findings.council_frame()
 
 

@@ -9,9 +9,6 @@ Expected values are worked out here from the processed tables (``dtoc_monthly``,
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,17 +22,16 @@ FY_2018_19 = [f"2018-{m:02d}" for m in range(4, 13)] + [f"2019-{m:02d}" for m in
 
 
 @pytest.fixture(scope="module")
-def real() -> None:
+def real(require_processed) -> None:
     """The real processed tables; skipped when they have not been built."""
-    from asc_evidence.config import settings
-
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("dtoc_monthly", "unit_costs", "ascfr_2021_22", "ascof", "population_mye")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(
-            f"processed tables not built in {folder}: run `asc-evidence data build` "
-            "(or set ASC_EVIDENCE_PROCESSED) to test geography continuity on real data"
-        )
+    require_processed(
+        "dtoc_monthly",
+        "unit_costs",
+        "ascfr_2021_22",
+        "ascof",
+        "population_mye",
+        purpose=" to test geography continuity on real data",
+    )
     build.load.cache_clear()
     indicators.population.cache_clear()
     indicators.get.cache_clear()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -49,13 +48,8 @@ def test_indicator_notebooks_type_no_source_text(section: str, nb: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def swindon() -> notebook.Context:
-    from asc_evidence.config import settings
-
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("ascof", "unit_costs", "ascfr_2021_22", "population_mye", "council_profile")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}")
+def swindon(require_processed) -> notebook.Context:
+    require_processed("ascof", "unit_costs", "ascfr_2021_22", "population_mye", "council_profile")
     return notebook.Context(
         council=lookup("E06000030"),
         neighbours=verdict.neighbour_set("E06000030", 15, ""),

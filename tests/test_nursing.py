@@ -4,9 +4,6 @@ Somerset 2012-13."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,15 +35,13 @@ ENGLAND = "E92000001"
 
 
 @pytest.fixture(scope="module")
-def real() -> None:
+def real(require_processed) -> None:
     """The real processed tables; skipped when they have not been built."""
     from asc_evidence import build
-    from asc_evidence.config import settings
 
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("unit_costs", "ascfr_2021_22", "population_2014", "population_mye", "oflog_neighbours")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}: run `asc-evidence data build`")
+    require_processed(
+        "unit_costs", "ascfr_2021_22", "population_2014", "population_mye", "oflog_neighbours"
+    )
     build.load.cache_clear()
     indicators.clear_caches()
     yield

@@ -4,8 +4,6 @@ verdicts and trends on hand-made tables, and values read from the official time 
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,14 +150,12 @@ def test_survey_recent_trend_from_the_published_intervals(monkeypatch: pytest.Mo
 
 
 @pytest.fixture(scope="module")
-def real() -> None:
+def real(require_processed) -> None:
     from asc_evidence import build
-    from asc_evidence.config import settings
 
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("ascof", "ascof_timeseries", "population_mye", "population_2014", "council_profile")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables (incl. ascof_timeseries) not built in {folder}")
+    require_processed(
+        "ascof", "ascof_timeseries", "population_mye", "population_2014", "council_profile"
+    )
     build.clear_caches()
     yield
     build.clear_caches()

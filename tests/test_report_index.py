@@ -7,7 +7,6 @@ and clicking a column heading must sort the rows by value (missing values last).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,8 @@ KEYS = ("delayed_social_care", "fee_home_care_hour")
 
 
 @pytest.fixture(scope="module")
-def data() -> None:
-    from asc_evidence.config import settings
-
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "boundaries_council")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}")
+def data(require_processed) -> None:
+    require_processed("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "boundaries_council")
 
 
 @pytest.fixture(scope="module")

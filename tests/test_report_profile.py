@@ -7,7 +7,6 @@ column names the issue found in the report (``median_jaccard``, ``role``, ``what
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -32,13 +31,8 @@ INTERNAL = (
 
 
 @pytest.fixture(scope="module")
-def data() -> None:
-    from asc_evidence.config import settings
-
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "council_profile")
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}")
+def data(require_processed) -> None:
+    require_processed("ascof", "unit_costs", "ascfr_2021_22", "dtoc_monthly", "council_profile")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +18,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "asc_evidence"
 
 
 @pytest.fixture(scope="module")
-def real() -> None:
+def real(require_processed) -> None:
     """The real processed tables; skipped when they have not been built."""
     from asc_evidence import build
-    from asc_evidence.config import settings
 
-    folder = Path(os.environ.get("ASC_EVIDENCE_PROCESSED") or settings().processed)
-    need = ("dtoc_monthly", "unit_costs", "ascfr_2021_22", "ascof", "ascof_timeseries")
-    need += ("population_mye",)
-    if not all((folder / f"{t}.parquet").is_file() for t in need):
-        pytest.skip(f"processed tables not built in {folder}: run `asc-evidence data build`")
+    require_processed(
+        "dtoc_monthly", "unit_costs", "ascfr_2021_22", "ascof", "ascof_timeseries", "population_mye"
+    )
     build.load.cache_clear()
     indicators.clear_caches()
     yield
