@@ -18,7 +18,7 @@ import pandas as pd
 from asc_evidence import charts, indicators
 from asc_evidence.common import ENGLAND
 from asc_evidence.councils import register
-from asc_evidence.indicators import INDICATORS, MIN_MONTHS
+from asc_evidence.indicators import INDICATORS, MIN_MONTHS, Indicator
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.verdict import (
@@ -228,22 +228,45 @@ def comparison_table(
 def council_series(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
     """The council's rows with a value, oldest first, each labelled with its ``segment``: the
     definition, plus the area when the figure is not the council's own (a predecessor area, or
-    predecessors summed). Trends never join two segments. ``upto`` drops later periods."""
+    predecessors summed). Trends never join two segments. ``upto`` drops later periods.
+
+    For the evidence's own table every council's rows are labelled once (:func:`_segments`);
+    otherwise the council's rows are selected and labelled afresh (the same rows and labels).
+    """
+    from asc_evidence import evidence
+
     ind = INDICATORS[key]
     t = indicators.get(key)
-    mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period").copy()
+    if evidence.owns(key, t):
+        labelled, where = evidence.memo(key, t, "segments", (), lambda: _segments(t, ind))
+        mine = labelled.iloc[where.get(council, np.empty(0, dtype=np.intp))].copy()
+    else:
+        mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period")
+        mine = _label_segments(mine.copy(), ind)
     if upto:
         mine = mine[mine["period"] <= upto]
-    area = mine["area_name"] if "area_name" in mine else pd.Series("", index=mine.index)
-    geo = mine["geography"] if "geography" in mine else pd.Series("current", index=mine.index)
+    return mine
+
+
+def _label_segments(rows: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """``rows`` with ``definition`` and ``segment`` columns added (each row's own labels)."""
+    area = rows["area_name"] if "area_name" in rows else pd.Series("", index=rows.index)
+    geo = rows["geography"] if "geography" in rows else pd.Series("current", index=rows.index)
     note = np.where(
         geo.eq("predecessor area"),
         "; figures for " + area.astype(str) + " (predecessor area)",
         np.where(geo.eq("merged"), "; predecessors summed (boundary-approximate)", ""),
     )
-    mine["definition"] = mine["period"].map(ind.definition)
-    mine["segment"] = mine["definition"] + note
-    return mine
+    rows["definition"] = rows["period"].map(ind.definition)
+    rows["segment"] = rows["definition"] + note
+    return rows
+
+
+def _segments(t: pd.DataFrame, ind: Indicator) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Every council's rows with a value, labelled (:func:`_label_segments`) and ordered by
+    period, with the positions of each council's rows (oldest first)."""
+    rows = _label_segments(t[t["value"].notna()].sort_values("period", kind="stable").copy(), ind)
+    return rows, rows.groupby("council_code", sort=False, observed=True).indices
 
 
 def latest_segment(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
@@ -251,7 +274,8 @@ def latest_segment(key: str, council: str, upto: str | None = None) -> pd.DataFr
     mine = council_series(key, council, upto)
     if mine.empty:
         return mine
-    return mine[mine["segment"] == mine["segment"].iloc[-1]]
+    segment = mine["segment"].to_numpy()
+    return mine[segment == segment[-1]]
 
 
 def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:

@@ -1210,6 +1210,24 @@ def _cross_section(t: pd.DataFrame, period: str) -> pd.DataFrame:
     return out.sort_values("area_code").reset_index(drop=True)
 
 
+def council_rows(key: str, council_code: str) -> pd.DataFrame:
+    """The rows of one council (England: ``"E92000001"``) in :func:`get`, in table order: the same
+    frame as ``t[t["council_code"] == council_code]``. For the evidence's own table the row
+    positions of every council are found once (a report asks for the same councils' rows many
+    times); for any other table the rows are selected afresh."""
+    from asc_evidence import evidence
+
+    t = get(key)
+
+    def positions() -> dict[str, np.ndarray]:
+        return t.groupby("council_code", sort=False, observed=True).indices
+
+    index = evidence.memo(key, t, "council_rows", (), positions) if evidence.owns(key, t) else None
+    if index is None:
+        return t[t["council_code"] == council_code]
+    return t.iloc[index.get(council_code, np.empty(0, dtype=np.intp))]
+
+
 def area_of(key: str, council_code: str, period: str) -> str | None:
     """The ``area_code`` of a current council's row in :func:`cross_section` (None if no row)."""
     from asc_evidence import evidence
@@ -1218,5 +1236,6 @@ def area_of(key: str, council_code: str, period: str) -> str | None:
     lookup = evidence.area_lookup(key, t)  # a dict for the evidence's own table, else None
     if lookup is not None:
         return lookup.get((council_code, period))
-    rows = t.loc[(t["council_code"] == council_code) & (t["period"] == period), "area_code"]
+    mine = council_rows(key, council_code)
+    rows = mine.loc[mine["period"] == period, "area_code"]
     return str(rows.iloc[0]) if len(rows) else None

@@ -175,13 +175,14 @@ def latest_period(table: pd.DataFrame, council_code: str) -> str:
 
 def period_for(key: str, council: str, year: str | None) -> str:
     """``year`` if the indicator has a value for the council then, else its latest period."""
-    t = indicators.get(key)
-    have = t[(t["council_code"] == council) & t["value"].notna()]["period"]
+    mine = indicators.council_rows(key, council)
+    have = mine.loc[mine["value"].notna(), "period"]
     if year and year in set(have):
         return year
     if have.empty:  # no figure at all for this council: show the latest period for the others
+        t = indicators.get(key)
         return str(t.loc[t["value"].notna(), "period"].max())
-    return latest_period(t, council)
+    return str(have.max())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,14 +242,29 @@ def _england(
     return float(combined_value(councils_ if ind.kind == "price" else usable, ind))
 
 
+def _year(key: str, period: str) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """The period's areas (:func:`_cross_section`), those usable in a funnel (:func:`_usable`)
+    and England's value (:func:`_england`): made once per indicator and period for the
+    evidence's own table (copies are returned, so a caller may change them)."""
+    t = indicators.get(key)
+
+    def make() -> tuple[pd.DataFrame, pd.DataFrame, float]:
+        councils_ = _cross_section(key, period)
+        usable = _usable(councils_)
+        eng = indicators.council_rows(key, ENGLAND)
+        eng_rows = eng[eng["period"] == period]
+        return councils_, usable, _england(INDICATORS[key], eng_rows, councils_, usable)
+
+    from asc_evidence import evidence
+
+    councils_, usable, england = evidence.memo(key, t, "year", (period,), make)
+    return councils_.copy(), usable.copy(), england
+
+
 def england_value(key: str, period: str) -> float:
     """England's value of indicator ``key`` in ``period``, as the verdict uses it (published, else
     computed from the councils: see :func:`_england`)."""
-    ind = INDICATORS[key]
-    councils_ = _cross_section(key, period)
-    t = indicators.get(key)
-    eng_rows = t[(t["period"] == period) & (t["council_code"] == ENGLAND)]
-    return _england(ind, eng_rows, councils_, _usable(councils_))
+    return _year(key, period)[2]
 
 
 def pooled_value(rows: pd.DataFrame, ind: Indicator, by: str | None = None) -> float | pd.Series:
@@ -430,10 +446,11 @@ def benchmark(
     """
     ind = indicators.spec(key)
     table = indicators.get(key)
-    period = period or latest_period(table, council_code)
+    mine = indicators.council_rows(key, council_code)
+    period = period or latest_period(mine, council_code)
     v = _numbers(ind, table, council_code, period, tuple(neighbours))
     v.requested_period = requested or ""
-    v.sentence = sentence(v, ind, _gap_note(table, council_code, period, requested))
+    v.sentence = sentence(v, ind, _gap_note(table, mine, period, requested))
     return v
 
 
@@ -443,10 +460,7 @@ def _numbers(
     """Every number of the verdict (no words yet)."""
     from asc_evidence.councils import lookup
 
-    councils_ = _cross_section(ind.key, period)
-    year = table[table["period"] == period]
-    usable = _usable(councils_)
-    england = _england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
+    councils_, usable, england = _year(ind.key, period)
     disp = within_dispersion(ind, period)
     res = (
         _stored_or_funnel(ind, table, period, usable, england, disp)
@@ -594,10 +608,11 @@ def _better_worse(direction: str, polarity: str) -> str:
     return "better" if good else "worse"
 
 
-def _gap_note(table: pd.DataFrame, code: str, period: str, requested: str | None) -> str:
-    """Why the period shown is not the one asked for, or not the newest one published."""
+def _gap_note(table: pd.DataFrame, mine: pd.DataFrame, period: str, requested: str | None) -> str:
+    """Why the period shown is not the one asked for, or not the newest one published (``mine``:
+    the council's rows of ``table``)."""
     if requested and requested != period:
-        rows = table[(table["council_code"] == code) & (table["period"] == requested)]
+        rows = mine[mine["period"] == requested]
         if len(table[table["period"] == requested]) == 0:
             why = "the indicator has no figures for that year"
         elif len(rows) and rows["flag"].iloc[0]:
@@ -606,9 +621,9 @@ def _gap_note(table: pd.DataFrame, code: str, period: str, requested: str | None
             why = "not published for this council"
         return f" {requested} was asked for, but there is no {requested} figure ({why}), so {period} is shown."
     newest = str(table.loc[table["value"].notna(), "period"].max())
-    mine = table[(table["council_code"] == code) & table["value"].notna()]["period"]
-    shown_is_latest = len(mine) and str(mine.max()) == period  # the council has nothing newer
-    later = table[(table["council_code"] == code) & (table["period"] == newest)]
+    have = mine.loc[mine["value"].notna(), "period"]
+    shown_is_latest = len(have) and str(have.max()) == period  # the council has nothing newer
+    later = mine[mine["period"] == newest]
     if not requested and shown_is_latest and newest > period:
         why = later["flag"].iloc[0].split(";")[0] if len(later) and later["flag"].iloc[0] else ""
         why = why or "not published"
