@@ -51,3 +51,33 @@ def test_split_never_writes_outside_its_folder(tmp_path: Path) -> None:
     cell.metadata["asc_source"] = "bad name;rm.ipynb"
     with pytest.raises(UnsafeNameError):
         report.split_notebook(nb, out)
+
+
+def test_a_chunk_of_councils_keeps_every_cell_and_starts_each_council_afresh(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """``report --all`` runs several councils in one kernel (report._run_chunk): each council's
+    report keeps every cell of the merged notebook, its first cell included (nbclient stores an
+    executed cell at its index, so the namespace reset between councils once replaced it), and
+    starts with an empty namespace (nothing left from the council before)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    body = 'print(council, "left over" if "previous" in dir() else "fresh")\nprevious = council'
+    _nb(folder / "01_a.ipynb", 'council = "Swindon"', body)
+    _nb(folder / "02_b.ipynb", 'council = "Swindon"', "print(len(council))")
+    monkeypatch.setattr(report, "notebooks_dir", lambda: folder)
+    monkeypatch.setattr(report, "NOTEBOOKS", ["01_a.ipynb", "02_b.ipynb"])
+    out = tmp_path / "reports"
+    out.mkdir()
+    results = report._run_chunk(["E06000030", "E08000030"], str(out), None, 15, None)
+    assert [(code, error) for code, _, error in results] == [("E06000030", ""), ("E08000030", "")]
+    for code in ("E06000030", "E08000030"):
+        nb = nbformat.read(out / code / "report.ipynb", as_version=4)
+        # 3 cells of 01_a, papermill's injected parameters, 2 of 02_b (its parameters dropped)
+        assert [c.source.splitlines()[0] for c in nb.cells] == [
+            "# 01_a", 'council = "Swindon"', "# Parameters", "print(council, "
+            '"left over" if "previous" in dir() else "fresh")', "# 02_b", "print(len(council))",
+        ]  # fmt: skip
+        printed = [o["text"] for c in nb.cells for o in c.get("outputs", []) if "text" in o]
+        assert printed == [f"{code} fresh\n", "9\n"]  # an ONS code has 9 characters
+        assert "01_a" in (out / code / "report.html").read_text(encoding="utf-8")

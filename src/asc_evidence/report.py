@@ -573,8 +573,6 @@ def _run_chunk(
     one failure does not stop the rest. Each finished council is also put on ``done_queue``
     (when given) as ``(code, error or '')``, for the progress bar.
     """
-    nbformat = _nbformat()
-
     folder = notebooks_dir()
     merged = merge_notebooks([folder / n for n in NOTEBOOKS])
     client = _client(copy.deepcopy(merged), folder)
@@ -586,12 +584,12 @@ def _run_chunk(
                 council, year, neighbours, Path(neighbour_file) if neighbour_file else None
             )
             nb = inject_parameters(merged, params)
-            client.nb = nb
             target = Path(out) / safe_name(council.code)
             existed = target.exists()
             staging = _staging_dir(Path(out), safe_name(council.code))
             try:
-                client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
+                _reset_namespace(client)
+                client.nb = nb
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)
                 _write_outputs(nb, council, staging)
@@ -604,6 +602,19 @@ def _run_chunk(
             if done_queue is not None:
                 done_queue.put((code, results[-1][2]))
     return results
+
+
+def _reset_namespace(client) -> None:
+    """Empty the kernel's namespace (``%reset -f``) between two councils of a chunk.
+
+    The cell runs in a notebook of its own: nbclient stores an executed cell at its index in
+    ``client.nb``, so run inside the report it would replace the report's first cell.
+    """
+    nbformat = _nbformat()
+
+    cell = nbformat.v4.new_code_cell("%reset -f")
+    client.nb = nbformat.v4.new_notebook(cells=[cell])
+    client.execute_cell(cell, 0)
 
 
 #: Most councils run in one kernel by ``--all`` (a kernel's start and first imports are paid once
