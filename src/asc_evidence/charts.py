@@ -10,6 +10,7 @@ display set ``MPLBACKEND=Agg``, and matplotlib falls back to Agg itself when the
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib
@@ -149,11 +150,12 @@ class _RecordingSVG(RendererSVG):
         # y); the text is turned by ``angle`` anticlockwise about that point. The line's size
         # was measured when the text was laid out: matplotlib's cache of it is used.
         w, h, d = _text_metrics(self.outer, s, prop, ismath, 72)
-        a = np.deg2rad(angle)
-        corners = np.array([[0, -d], [w, -d], [w, h - d], [0, h - d]], dtype=float)
-        turned = corners @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
-        xs, ys = x + turned[:, 0], y - turned[:, 1]
-        self.text_boxes.append((xs.min(), ys.min(), xs.max(), ys.max()))
+        a = math.radians(angle)
+        cos, sin = math.cos(a), math.sin(a)
+        corners = ((0.0, -d), (w, -d), (w, h - d), (0.0, h - d))  # before turning
+        xs = [x + cx * cos - cy * sin for cx, cy in corners]
+        ys = [y - (cx * sin + cy * cos) for cx, cy in corners]
+        self.text_boxes.append((min(xs), min(ys), max(xs), max(ys)))
         super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
 
 
@@ -315,7 +317,7 @@ def trend_lines(
             other_area = "; figures for " in str(label) or "; predecessors summed" in str(label)
             legend = f"{name}: {str(label).split('; ', 1)[1]}" if other_area else name
             ax.plot(
-                part[x].astype(str).map(pos),
+                [pos[p] for p in part[x].astype(str)],
                 part[y],
                 marker="o",
                 markerfacecolor="white" if other_area else colour,

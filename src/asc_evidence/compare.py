@@ -125,9 +125,17 @@ def notes_markdown(table: pd.DataFrame) -> str:
 
 
 def _council_rows(key: str, period: str) -> pd.DataFrame:
+    """Each council's row in ``period``, indexed by ``council_code`` (made once per period for the
+    evidence's own table: do not change it in place)."""
+    from asc_evidence import evidence
+
     t = indicators.get(key)
-    t = t[(t["period"] == period) & (t["level"] == "council")]
-    return t.drop_duplicates("council_code").set_index("council_code")
+
+    def make() -> pd.DataFrame:
+        rows = t[(t["period"] == period) & (t["level"] == "council")]
+        return rows.drop_duplicates("council_code").set_index("council_code")
+
+    return evidence.memo(key, t, "council_rows_of_period", (period,), make)
 
 
 def _with_ci(df: pd.DataFrame, key: str, england: float) -> pd.DataFrame:
@@ -184,7 +192,8 @@ def comparison_table(
     rows = _council_rows(key, period)
     reg = register().set_index("code")
     region = reg.loc[council, "region"]
-    same_region = [c for c in rows.index if c in reg.index and reg.loc[c, "region"] == region]
+    regions = reg["region"].to_dict()
+    same_region = [c for c in rows.index if c in regions and regions[c] == region]
     members = [c for c in (council, *neighbours) if c in rows.index]
     england = england_value(key, period)
     table = _with_ci(rows.loc[members], key, england)
