@@ -171,17 +171,37 @@ def test_verdict_and_tables_are_the_same_with_and_without_evidence(fresh, key) -
     assert stored[3] == computed[3] or np.isnan(stored[3].chi2)
 
 
-def test_england_part_shared_between_councils_changes_nothing(fresh) -> None:
-    """projection_from_tables with England computed once (the evidence stage) gives the same
-    projection as computed for each council alone."""
-    from asc_evidence.demand.model import input_tables, projection_from_tables
+def test_shared_inputs_and_all_councils_at_once_change_nothing(fresh) -> None:
+    """projection_from_tables with what every council shares made once gives the same projection
+    as computed for each council alone, and as the evidence stage's all-council frames."""
+    from asc_evidence.demand.model import (
+        input_tables,
+        projection_from_tables,
+        projections_from_tables,
+    )
 
     tables = input_tables()
+    codes = ["E06000030", "E08000030"]
+    together = projections_from_tables(*tables, codes)
     shared: dict[object, object] = {}
-    for code in ("E06000030", "E08000030"):
+    for code in codes:
         a = projection_from_tables(*tables, code, code, shared=shared)
         b = projection_from_tables(*tables, code, code)
         for name in ("rates", "england_rates", "unit_costs", "population", "demand", "by_variant"):
             pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
         assert a.notes == b.notes
-    assert len(shared) == 2  # the variant ratios and England's part, made once
+        for name, frame in together.items():
+            mine = frame[frame["projection"] == code].drop(columns="projection")
+            if name == "rates":
+                for whose, attr in (("council", "rates"), ("England", "england_rates")):
+                    part = mine[mine["rates_of"] == whose].drop(columns="rates_of")
+                    pd.testing.assert_frame_equal(
+                        part.reset_index(drop=True), getattr(a, attr), check_exact=True
+                    )
+            elif name == "notes":
+                assert list(mine["note"]) == a.notes
+            else:
+                pd.testing.assert_frame_equal(
+                    mine.reset_index(drop=True), getattr(a, name), check_exact=True
+                )
+    assert len(shared) == 2  # the variant ratios and the rate, cost and 65+ inputs, made once

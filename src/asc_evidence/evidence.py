@@ -260,6 +260,31 @@ def pack(
     return long[first], schemas
 
 
+def pack_frame(
+    frame: pd.DataFrame, keys: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """:func:`pack` of the parts of ``frame`` labelled by its columns ``keys`` (each part's rows
+    together, parts in order of appearance): the same table and schemas, without splitting it."""
+    if frame.empty:
+        return pack({}, keys)
+    cols = [c for c in frame.columns if c not in keys]
+    labels = frame[list(keys)].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, (labels[1:] != labels[:-1]).any(axis=1)])
+    part_keys = [tuple(k) for k in labels[starts].tolist()]
+    if len(set(part_keys)) != len(part_keys):
+        msg = f"The parts of the frame are not each in one block of rows ({keys})."
+        raise ValueError(msg)
+    names = [str(c) for c in cols]
+    dtypes = [_dtype_spec(t) for t in frame[cols].dtypes]
+    schemas = [
+        {"key": list(key), "columns": list(names), "dtypes": list(dtypes)} for key in part_keys
+    ]
+    long = _storable(frame[cols].reset_index(drop=True))
+    for i, col in enumerate(keys):
+        long.insert(i, col, frame[col].astype("str").reset_index(drop=True))
+    return long, schemas
+
+
 def unpack(long: pd.DataFrame, rows: np.ndarray, schema: dict[str, Any]) -> pd.DataFrame:
     """The part of ``long`` at positions ``rows``, with its own columns and dtypes."""
     df = long.iloc[rows][schema["columns"]].reset_index(drop=True)
@@ -769,28 +794,12 @@ def _current_codes() -> list[str]:
 def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
     """The demand projection of every current council (default base year and horizon), packed
     as its evidence tables. Reads only processed tables, so it can run in its own process."""
-    from asc_evidence.councils import lookup
-    from asc_evidence.demand.model import input_tables, projection_from_tables
+    from asc_evidence.demand.model import input_tables, projections_from_tables
 
-    tables = input_tables()
-    shared: dict[object, object] = {}  # England's part, computed once
-    projections = {}
-    for code in _current_codes():
-        council = lookup(code)
-        projections[code] = projection_from_tables(
-            *tables, council.code, council.name, shared=shared
-        )
-    made = {}
-    for attr, name in _DEMAND_FRAMES.items():
-        parts = {(c,): getattr(p, attr) for c, p in projections.items()}
-        made[name] = pack(parts, KEYS[name])
-    rates = {}
-    for c, p in projections.items():
-        rates[c, "council"] = p.rates
-        rates[c, "England"] = p.england_rates
-    made["demand_rates"] = pack(rates, KEYS["demand_rates"])
-    notes = {(c,): pd.DataFrame({"note": p.notes}) for c, p in projections.items()}
-    made["demand_notes"] = pack(notes, KEYS["demand_notes"])
+    frames = projections_from_tables(*input_tables(), _current_codes())
+    made = {name: pack_frame(frames[attr], KEYS[name]) for attr, name in _DEMAND_FRAMES.items()}
+    made["demand_rates"] = pack_frame(frames["rates"], KEYS["demand_rates"])
+    made["demand_notes"] = pack_frame(frames["notes"], KEYS["demand_notes"])
     return made
 
 
@@ -803,7 +812,7 @@ def compute(
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
     same read paths a report uses (e.g. recent trends use the stored intervals). With
-    ``parallel``, the demand projections (:func:`demand_tables`, about half the time) are made
+    ``parallel``, the demand projections (:func:`demand_tables`, a few seconds) are made
     in a second process meanwhile; the tables are the same either way.
     """
 

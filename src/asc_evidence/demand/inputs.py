@@ -66,6 +66,100 @@ def _persons(tidy_table: pd.DataFrame, period: str, bands: tuple[str, ...]) -> p
 # rates and unit costs
 
 
+def rate_counts(
+    activity: pd.DataFrame,
+    population: pd.DataFrame,
+    *,
+    measure: str = CLIENT_MEASURE,
+    period: str = ACTIVITY_PERIOD,
+    population_period: str = POPULATION_PERIOD,
+) -> dict[tuple[str, str], tuple[float, float, object]]:
+    """Users, population and the users' flag by ``(council_code, age_band)`` for :data:`RATE_BANDS`.
+
+    The part of :func:`rates_from_tables` that is the same for every council: read once, then
+    :func:`rates_of_councils` picks each council's counts from it.
+    """
+    counts = activity[
+        (activity["measure"] == measure)
+        & (activity["period"] == period)
+        & activity["age_band"].isin(RATE_BANDS)
+    ][["council_code", "age_band", "value", "flag"]]
+    pop = _persons(population, population_period, RATE_BANDS)
+    both = counts.merge(pop, on=["council_code", "age_band"], suffixes=("_users", "_pop"))
+    if both.empty:
+        msg = (
+            f"No {measure} ({period}) or mid-{population_period} population for bands {RATE_BANDS}."
+        )
+        raise ValueError(msg)
+    cols = ("council_code", "age_band", "value_users", "value_pop", "flag_users")
+    out: dict[tuple[str, str], tuple[float, float, object]] = {}
+    for code, band, users, pop_, flag in zip(
+        *(both[c].to_numpy(dtype=object) for c in cols), strict=True
+    ):
+        out.setdefault((code, band), (users, pop_, flag))
+    return out
+
+
+def rates_of_councils(
+    counts: dict[tuple[str, str], tuple[float, float, object]],
+    council_codes: list[str],
+    *,
+    period: str = ACTIVITY_PERIOD,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`rates_from_tables` of several councils from :func:`rate_counts`, one after another,
+    with a first column ``council_code`` (the same rules; one Wilson interval call for all)."""
+    rows = []
+    for council_code in council_codes:
+        for band in RATE_BANDS:
+            chosen, why = None, ""
+            for code, relation in lineage(council_code):
+                if (code, band) not in counts:
+                    continue
+                users, pop, flag = counts[code, band]
+                if pd.notna(users) and pd.notna(pop):
+                    own = "England" if code == ENGLAND else "council"
+                    chosen = (code, own if relation == "self" else "predecessor")
+                    why = (
+                        ""
+                        if relation == "self"
+                        else f"rate of predecessor area {code} ({relation}); no {period} count for {council_code}"
+                    )
+                    break
+                if not why:
+                    why = str(flag) if isinstance(flag, str) and flag else "count missing"
+            if chosen is None:
+                if (ENGLAND, band) not in counts:
+                    msg = f"No {band} count for {council_code} and no England row to fall back on."
+                    raise ValueError(msg)
+                chosen = (ENGLAND, "England")
+                why = (
+                    f"England rate used: council {band} count missing ({why or 'not in the table'})"
+                )
+            code, source = chosen
+            users, pop, _ = counts[code, band]
+            rows.append((council_code, band, users, pop, source, code, why))
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "council_code",
+            "age_band",
+            "users",
+            "population",
+            "rate_source",
+            "source_code",
+            "flag",
+        ],
+    )
+    ci = rates_from_counts(out["users"], out["population"], confidence)
+    out = pd.concat(
+        [out[["council_code", "age_band"]], ci, out[["rate_source", "source_code", "flag"]]],
+        axis=1,
+    )
+    out.insert(2, "sex", "persons")
+    return out
+
+
 def rates_from_tables(
     activity: pd.DataFrame,
     population: pd.DataFrame,
@@ -100,56 +194,62 @@ def rates_from_tables(
         ``council``, ``predecessor`` (the area a new council was split or recoded from) or
         ``England`` (no count published for the council: England's rate, never zero).
     """
-    counts = activity[
-        (activity["measure"] == measure)
-        & (activity["period"] == period)
-        & activity["age_band"].isin(RATE_BANDS)
-    ][["council_code", "age_band", "value", "flag"]]
-    pop = _persons(population, population_period, RATE_BANDS)
-    both = counts.merge(pop, on=["council_code", "age_band"], suffixes=("_users", "_pop"))
-    both = both.set_index(["council_code", "age_band"])
-    if both.empty:
-        msg = (
-            f"No {measure} ({period}) or mid-{population_period} population for bands {RATE_BANDS}."
-        )
-        raise ValueError(msg)
-
-    rows = []
-    for band in RATE_BANDS:
-        chosen, why = None, ""
-        for code, relation in lineage(council_code):
-            if (code, band) not in both.index:
-                continue
-            row = both.loc[(code, band)]
-            if pd.notna(row["value_users"]) and pd.notna(row["value_pop"]):
-                own = "England" if code == ENGLAND else "council"
-                chosen = (code, own if relation == "self" else "predecessor")
-                why = (
-                    ""
-                    if relation == "self"
-                    else f"rate of predecessor area {code} ({relation}); no {period} count for {council_code}"
-                )
-                break
-            if not why:
-                flag = row["flag_users"]
-                why = str(flag) if isinstance(flag, str) and flag else "count missing"
-        if chosen is None:
-            if (ENGLAND, band) not in both.index:
-                msg = f"No {band} count for {council_code} and no England row to fall back on."
-                raise ValueError(msg)
-            chosen = (ENGLAND, "England")
-            why = f"England rate used: council {band} count missing ({why or 'not in the table'})"
-        code, source = chosen
-        row = both.loc[(code, band)]
-        rows.append((band, row["value_users"], row["value_pop"], source, code, why))
-    out = pd.DataFrame(
-        rows,
-        columns=["age_band", "users", "population", "rate_source", "source_code", "flag"],
+    counts = rate_counts(
+        activity, population, measure=measure, period=period, population_period=population_period
     )
-    ci = rates_from_counts(out["users"], out["population"], confidence)
-    out = pd.concat([out[["age_band"]], ci, out[["rate_source", "source_code", "flag"]]], axis=1)
-    out.insert(1, "sex", "persons")
-    return out
+    out = rates_of_councils(counts, [council_code], period=period, confidence=confidence)
+    return out.drop(columns="council_code")
+
+
+def costs_per_client(
+    activity: pd.DataFrame, *, period: str = ACTIVITY_PERIOD
+) -> dict[tuple[str, str], float]:
+    """Finite, positive GBP per client by ``(council_code, age_band)``: the part of
+    :func:`unit_costs_from_table` that is the same for every council (see there)."""
+    sel = activity[
+        (activity["period"] == period)
+        & activity["measure"].isin([COST_MEASURE, CLIENT_MEASURE])
+        & activity["age_band"].isin(RATE_BANDS)
+    ]
+    wide = sel.pivot_table(
+        index=["council_code", "age_band"], columns="measure", values="value", dropna=False
+    ).reindex(columns=[COST_MEASURE, CLIENT_MEASURE])
+    per_client = (wide[COST_MEASURE] * 1000 / wide[CLIENT_MEASURE]).rename("unit_cost")
+    per_client = per_client[np.isfinite(per_client) & (per_client > 0)]
+    return {key: float(v) for key, v in per_client.items()}
+
+
+def unit_costs_of_councils(
+    per_client: dict[tuple[str, str], float],
+    council_codes: list[str],
+    *,
+    period: str = ACTIVITY_PERIOD,
+) -> pd.DataFrame:
+    """:func:`unit_costs_from_table` of several councils from :func:`costs_per_client`, one after
+    another, with a first column ``council_code``."""
+    rows = []
+    for council_code in council_codes:
+        chain = [code for code, _ in lineage(council_code)]
+        for band in RATE_BANDS:
+            code = next((c for c in [*chain, ENGLAND] if (c, band) in per_client), None)
+            if code is None:
+                msg = f"No {band} {COST_MEASURE} / {CLIENT_MEASURE} for {council_code} or England ({period})."
+                raise ValueError(msg)
+            if code == council_code:
+                source, flag = ("England" if code == ENGLAND else "council"), ""
+            elif code == ENGLAND:
+                source = "England"
+                flag = (
+                    f"England cost per client used: council {period} expenditure or count missing"
+                )
+            else:
+                source = "predecessor"
+                flag = f"cost per client of predecessor area {code}"
+            rows.append((council_code, band, per_client[code, band], source, code, flag))
+    return pd.DataFrame(
+        rows,
+        columns=["council_code", "age_band", "unit_cost", "cost_source", "source_code", "flag"],
+    )
 
 
 def unit_costs_from_table(
@@ -170,37 +270,9 @@ def unit_costs_from_table(
         ``age_band, unit_cost`` (GBP per client per year, ``period`` prices), ``cost_source,
         source_code, flag``.
     """
-    chain = [code for code, _ in lineage(council_code)]
-    sel = activity[
-        (activity["period"] == period)
-        & activity["measure"].isin([COST_MEASURE, CLIENT_MEASURE])
-        & activity["age_band"].isin(RATE_BANDS)
-        & activity["council_code"].isin([*chain, ENGLAND])
-    ]
-    wide = sel.pivot_table(
-        index=["council_code", "age_band"], columns="measure", values="value", dropna=False
-    ).reindex(columns=[COST_MEASURE, CLIENT_MEASURE])
-    per_client = (wide[COST_MEASURE] * 1000 / wide[CLIENT_MEASURE]).rename("unit_cost")
-    per_client = per_client[np.isfinite(per_client) & (per_client > 0)]
-    have = set(per_client.index)
-    rows = []
-    for band in RATE_BANDS:
-        code = next((c for c in [*chain, ENGLAND] if (c, band) in have), None)
-        if code is None:
-            msg = f"No {band} {COST_MEASURE} / {CLIENT_MEASURE} for {council_code} or England ({period})."
-            raise ValueError(msg)
-        if code == council_code:
-            source, flag = ("England" if code == ENGLAND else "council"), ""
-        elif code == ENGLAND:
-            source = "England"
-            flag = f"England cost per client used: council {period} expenditure or count missing"
-        else:
-            source = "predecessor"
-            flag = f"cost per client of predecessor area {code}"
-        rows.append((band, float(per_client[(code, band)]), source, code, flag))
-    return pd.DataFrame(
-        rows, columns=["age_band", "unit_cost", "cost_source", "source_code", "flag"]
-    )
+    per_client = costs_per_client(activity, period=period)
+    out = unit_costs_of_councils(per_client, [council_code], period=period)
+    return out.drop(columns="council_code")
 
 
 def service_rates(council_code: str, confidence: float = 0.95) -> pd.DataFrame:

@@ -115,7 +115,9 @@ def project_demand(
         ``age_band, sex, rate`` per person, optionally ``rate_lower, rate_upper`` (e.g. from
         :func:`rates_from_counts` or a POPPI prevalence study). If every rate has sex
         ``persons``, male and female populations are summed first. Bands of ``pop`` without a
-        rate are left out (the rates define the population of interest).
+        rate are left out (the rates define the population of interest). With an ``area_code``
+        column the rates are area-specific (e.g. each council's own): every area of ``pop``
+        takes its own rates, so many areas are projected in one call.
     base_year
         First year of the projection.
     horizon
@@ -157,9 +159,11 @@ def project_demand(
     for c in ("rate_lower", "rate_upper"):
         if c not in r.columns:
             r[c] = r["rate"]
-    if r.duplicated(["age_band", "sex"]).any():
-        dup = r.loc[r.duplicated(["age_band", "sex"]), ["age_band", "sex"]].to_numpy().tolist()
-        msg = f"The rates table repeats age band/sex pairs: {dup}."
+    by_area = "area_code" in r.columns
+    on = ["area_code", "age_band", "sex"] if by_area else ["age_band", "sex"]
+    if r.duplicated(on).any():
+        dup = r.loc[r.duplicated(on), on].to_numpy().tolist()
+        msg = f"The rates table repeats {'area/' if by_area else ''}age band/sex pairs: {dup}."
         raise ValueError(msg)
     bad = ~(
         (r["rate_lower"] <= r["rate"]) & (r["rate"] <= r["rate_upper"]) & (r["rate_lower"] >= 0)
@@ -181,6 +185,11 @@ def project_demand(
             f"No population variant {central_variant!r}; variants are {sorted(set(p['variant']))}."
         )
         raise ValueError(msg)
+    if by_area:
+        unrated = sorted(set(p["area_code"]) - set(r["area_code"]))
+        if unrated:
+            msg = f"The rates table has no rates for areas {unrated[:5]}."
+            raise ValueError(msg)
     if set(r["sex"]) == {"persons"}:
         p = (
             p[p["sex"] != "persons"]
@@ -188,10 +197,15 @@ def project_demand(
             .sum()
             .assign(sex="persons")
         )
-    m = p.merge(r, on=["age_band", "sex"], how="inner")
+    m = p.merge(r, on=on, how="inner")
     keys = ["area_code", "year", "variant"]
     found = m.groupby(keys).size()
-    short = found[found < len(r)]
+    if by_area:  # rated cells each area needs
+        per_area = r.groupby("area_code").size()
+        need = per_area.reindex(found.index.get_level_values("area_code")).to_numpy()
+        short = found[found.to_numpy() < need]
+    else:
+        short = found[found < len(r)]
     cells = p[keys].drop_duplicates()
     if len(short) or len(found) < len(cells):
         have = set(zip(p["age_band"], p["sex"], strict=True))
