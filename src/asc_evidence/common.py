@@ -25,6 +25,9 @@ def add_flag(flag: pd.Series, note: str | pd.Series, where: pd.Series | bool = T
     >>> add_flag(pd.Series(["", "a"]), "b").tolist()
     ['b', 'a; b']
     """
+    mask = pd.Series(where, index=flag.index).astype(bool)
+    if not mask.any():  # nothing to add (e.g. a boundary change that touches no row)
+        return flag
     add = pd.Series(note, index=flag.index) if isinstance(note, str) else note
     joined = flag.where(flag == "", flag + FLAG_SEP) + add
-    return flag.where(~pd.Series(where, index=flag.index).astype(bool), joined)
+    return flag.where(~mask, joined)

@@ -242,18 +242,37 @@ def council_series(key: str, council: str, upto: str | None = None) -> pd.DataFr
     For the evidence's own table every council's rows are labelled once (:func:`_segments`);
     otherwise the council's rows are selected and labelled afresh (the same rows and labels).
     """
+    return _series(key, council, upto, latest=False)
+
+
+def latest_segment(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
+    """The council's rows in the segment of its newest figure (same definition, same area)."""
+    return _series(key, council, upto, latest=True)
+
+
+def _series(key: str, council: str, upto: str | None, latest: bool) -> pd.DataFrame:
+    """:func:`council_series` (``latest``: only its newest segment), selected in one step."""
     from asc_evidence import evidence
 
     ind = INDICATORS[key]
     t = indicators.get(key)
     if evidence.owns(key, t):
-        labelled, where = evidence.memo(key, t, "segments", (), lambda: _segments(t, ind))
-        mine = labelled.iloc[where.get(council, np.empty(0, dtype=np.intp))].copy()
-    else:
-        mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period")
-        mine = _label_segments(mine.copy(), ind)
+        labelled, where, periods, segments = evidence.memo(
+            key, t, "segments", (), lambda: _segments(t, ind)
+        )
+        pos = where.get(council, np.empty(0, dtype=np.intp))
+        if upto:
+            pos = pos[periods[pos] <= upto]
+        if latest and len(pos):
+            pos = pos[segments[pos] == segments[pos[-1]]]
+        return labelled.iloc[pos]
+    mine = t[(t["council_code"] == council) & t["value"].notna()].sort_values("period")
+    mine = _label_segments(mine.copy(), ind)
     if upto:
         mine = mine[mine["period"] <= upto]
+    if latest and len(mine):
+        segment = mine["segment"].to_numpy()
+        mine = mine[segment == segment[-1]]
     return mine
 
 
@@ -271,20 +290,14 @@ def _label_segments(rows: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     return rows
 
 
-def _segments(t: pd.DataFrame, ind: Indicator) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _segments(
+    t: pd.DataFrame, ind: Indicator
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Every council's rows with a value, labelled (:func:`_label_segments`) and ordered by
-    period, with the positions of each council's rows (oldest first)."""
+    period; the positions of each council's rows (oldest first); their periods and segments."""
     rows = _label_segments(t[t["value"].notna()].sort_values("period", kind="stable").copy(), ind)
-    return rows, rows.groupby("council_code", sort=False, observed=True).indices
-
-
-def latest_segment(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
-    """The council's rows in the segment of its newest figure (same definition, same area)."""
-    mine = council_series(key, council, upto)
-    if mine.empty:
-        return mine
-    segment = mine["segment"].to_numpy()
-    return mine[segment == segment[-1]]
+    where = rows.groupby("council_code", sort=False, observed=True).indices
+    return rows, where, rows["period"].to_numpy(dtype=object), rows["segment"].to_numpy()
 
 
 def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
