@@ -1211,7 +1211,7 @@ def _cross_section(t: pd.DataFrame, period: str) -> pd.DataFrame:
 
 
 def council_rows(key: str, council_code: str) -> pd.DataFrame:
-    """The rows of one council (England: ``"E92000001"``) in :func:`get`, in table order: the same
+    """The rows of one council (or England: :data:`ENGLAND`) in :func:`get`, in table order: the same
     frame as ``t[t["council_code"] == council_code]``. For the evidence's own table the row
     positions of every council are found once (a report asks for the same councils' rows many
     times); for any other table the rows are selected afresh."""
