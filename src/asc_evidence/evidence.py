@@ -803,6 +803,24 @@ def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None
     return made
 
 
+def side_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
+    """The care-market tables and the demand projections (:func:`demand_tables`), packed. They
+    read only processed tables (computed here with the evidence disabled, never read back from
+    it), so they can be made in a process of their own while the indicator tables are made."""
+    from asc_evidence import market
+
+    with disabled():
+        table, frame = market.capacity_tables()
+        prices = market.price_table()
+    made = {
+        "market_capacity": pack({(): table}, ()),
+        "market_capacity_areas": pack({(): frame}, ()),
+        "market_prices": pack({(): prices}, ()),
+    }
+    made.update(demand_tables())
+    return made
+
+
 def compute(
     progress: Callable[[str], None] | None = None,
     state: _State | None = None,
@@ -812,23 +830,23 @@ def compute(
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
     same read paths a report uses (e.g. recent trends use the stored intervals). With
-    ``parallel``, the demand projections (:func:`demand_tables`, a few seconds) are made
-    in a second process meanwhile; the tables are the same either way.
+    ``parallel``, the care-market and demand tables (:func:`side_tables`) are made in a second
+    process meanwhile; the tables are the same either way.
     """
 
     st = state if state is not None else _State(on_disk=False)
     if not parallel:
         return _compute(progress, st, None)
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:  # demand needs only processed tables
-        return _compute(progress, st, pool.submit(demand_tables))
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:  # they need only processed tables
+        return _compute(progress, st, pool.submit(side_tables))
 
 
 def _compute(
-    progress: Callable[[str], None] | None, st: _State, demand: Future | None
+    progress: Callable[[str], None] | None, st: _State, side: Future | None
 ) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
-    """The body of :func:`compute` (``demand``: a future of :func:`demand_tables`, or None)."""
-    from asc_evidence import compare, indicators, market, verdict
+    """The body of :func:`compute` (``side``: a future of :func:`side_tables`, or None)."""
+    from asc_evidence import compare, indicators, verdict
     from asc_evidence.common import ENGLAND
     from asc_evidence.stats.comparison import compare_with_benchmark
 
@@ -976,16 +994,9 @@ def _compute(
     put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
     put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
 
-    # the care market
+    # the care market and demand projections (made meanwhile in a second process, if any)
     t0 = time.perf_counter()
-    table, frame = market.capacity_tables()
-    put("market_capacity", *pack({(): table}, ()), t0)
-    put("market_capacity_areas", *pack({(): frame}, ()), t0)
-    put("market_prices", *pack({(): market.price_table()}, ()), t0)
-
-    # demand projections of every current council (made meanwhile in a second process, if any)
-    t0 = time.perf_counter()
-    made = demand.result() if demand is not None else demand_tables()
+    made = side.result() if side is not None else side_tables()
     for name, (long, schemas) in made.items():
         put(name, long, schemas, t0)
     return out
