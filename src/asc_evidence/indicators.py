@@ -1202,7 +1202,12 @@ def cross_section(key: str, period: str) -> pd.DataFrame:
 
 def _cross_section(t: pd.DataFrame, period: str) -> pd.DataFrame:
     rows = t[(t["period"] == period) & (t["level"] == "council")]
-    codes = rows.groupby("area_code")["council_code"].agg(lambda s: ";".join(sorted(set(s))))
+    members: dict[str, set[str]] = {}
+    for area, code in zip(rows["area_code"], rows["council_code"], strict=True):
+        members.setdefault(area, set()).add(code)
+    codes = pd.Series(
+        {a: ";".join(sorted(c)) for a, c in members.items()}, dtype=rows["council_code"].dtype
+    )
     out = rows.drop_duplicates("area_code").drop(columns=["council_code", "council_name"])
     out.insert(2, "council_codes", out["area_code"].map(codes))
     first = ["area_code", "area_name", "council_codes"]
