@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +21,12 @@ from typer.testing import CliRunner
 from asc_evidence import build as build_mod
 from asc_evidence import config, fetch, tidy
 from asc_evidence.cli import app
-from asc_evidence.errors import ConfigError, DataNotBuiltError, UnsafeNameError
+from asc_evidence.errors import (
+    ConfigError,
+    DataNotBuiltError,
+    SchemaChangedError,
+    UnsafeNameError,
+)
 
 KEY = "ascof/test/values.csv"
 
@@ -273,3 +281,99 @@ def test_cli_councils_search() -> None:
     assert "E06000061" in result.output
     assert "E06000062" in result.output
     assert "3 councils" in result.output  # North, West and the abolished county
+
+
+def _tiny_specs(tmp_path: Path, fail: str = "") -> list[build_mod.TableSpec]:
+    """Four tables from the one-row demo input (``one_table``), each noting its process id in
+    ``tmp_path/pids``; the table named ``fail`` raises a :class:`SchemaChangedError`."""
+
+    def maker(name: str, factor: float) -> Callable[[], pd.DataFrame]:
+        def make() -> pd.DataFrame:
+            with (tmp_path / "pids").open("a") as fh:
+                fh.write(f"{os.getpid()}\n")
+            time.sleep(0.3)  # long enough for both workers to take a table
+            if name == fail:
+                raise SchemaChangedError(f"{name}.csv", ["code", "value"], ["code"])
+            raw = pd.read_csv(fetch.fetch(KEY))
+            raw["value"] *= factor
+            return tidy.make_tidy(
+                raw.rename(columns={"code": "council_code"}),
+                source="t",
+                period="2020-21",
+                measure=name,
+            )
+
+        return make
+
+    return [
+        build_mod.TableSpec(f"demo{i}", (KEY,), maker(f"demo{i}", i), description=f"demo {i}")
+        for i in range(1, 5)
+    ]
+
+
+def test_parallel_build_gives_the_serial_tables_and_manifest(
+    one_table: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = _tiny_specs(tmp_path)
+    monkeypatch.setattr(build_mod, "all_specs", lambda: specs)
+    built: dict[int, tuple[dict[str, bytes], dict[str, dict], list[str]]] = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"processed{workers}"
+        monkeypatch.setenv("ASC_EVIDENCE_PROCESSED", str(folder))
+        (tmp_path / "pids").unlink(missing_ok=True)
+        lines: list[str] = []
+        result = build_mod.build(workers=workers, progress=lines.append)
+        assert list(result) == [s.name for s in specs]  # declared order, whatever finished first
+        assert set(result.values()) == {"built"}
+        pids = set((tmp_path / "pids").read_text().split())
+        if workers == 1:
+            assert pids == {str(os.getpid())}
+        else:  # two worker processes, not this one
+            assert len(pids) == 2
+            assert str(os.getpid()) not in pids
+        tables = {p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))}
+        manifest = build_mod.read_manifest()
+        for entry in manifest.values():
+            entry.pop("seconds")
+        built[workers] = tables, manifest, sorted(line.split(" rows")[0] for line in lines)
+        assert build_mod.build(workers=workers) == dict.fromkeys(result, "up to date")
+    assert len(built[1][0]) == 4
+    assert built[2] == built[1]
+    assert not list((tmp_path / "processed2").glob(".*tmp"))  # manifest written through a temp file
+
+
+def test_parallel_build_failure_raises_the_tables_own_error(
+    one_table: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = _tiny_specs(tmp_path, fail="demo2")
+    monkeypatch.setattr(build_mod, "all_specs", lambda: specs)
+    with pytest.raises(SchemaChangedError, match=r"demo2\.csv: the columns have changed") as err:
+        build_mod.build(workers=2)
+    assert err.value.found == ["code"]
+    manifest = build_mod.read_manifest()
+    assert "demo2" not in manifest
+    assert "demo1" in manifest  # the table running beside the failure was finished and recorded
+    result = CliRunner().invoke(
+        app, ["data", "build", "--force", "--no-evidence", "--workers", "2"]
+    )
+    assert result.exit_code == 1
+    assert "error: demo2.csv: the columns have changed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_no_source_module_reads_processed_tables() -> None:
+    # the parallel build makes the tables in any order: no parser may read another processed
+    # table (build.load / table_path / read_manifest), only official files through fetch
+    sources = Path(build_mod.__file__).parent / "sources"
+    allowed = {"TableSpec", "register_cache"}
+    for path in sorted(sources.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "asc_evidence.build":
+                assert {a.name for a in node.names} <= allowed, path
+            elif isinstance(node, ast.ImportFrom) and node.module == "asc_evidence":
+                assert "build" not in {a.name for a in node.names}, path
+            elif isinstance(node, ast.Import):
+                assert "asc_evidence.build" not in {a.name for a in node.names}, path
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not node.value.endswith(".parquet"), path

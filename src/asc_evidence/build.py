@@ -32,9 +32,12 @@ import importlib
 import importlib.util
 import inspect
 import json
+import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -213,25 +216,52 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
+def default_workers() -> int:
+    """Processes :func:`build` uses by default: two, or one on a one-core machine."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
 def build(
     only: list[str] | None = None,
     *,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, str]:
     """Build the processed tables; returns ``{table: 'built' | 'up to date'}``.
 
     A table is skipped when its parquet exists and its input hashes and code hash (over
-    :func:`code_files`) are unchanged. Registered caches are cleared when it ends (:func:`clear_caches`).
+    :func:`code_files`) are unchanged. The tables to build are made by ``workers`` forked processes
+    (default :func:`default_workers`; no table reads another, so any order gives the same tables),
+    each writing its parquet; the manifest is written by this process after each table. Registered
+    caches are cleared when it ends (:func:`clear_caches`).
     """
     try:
-        return _build(only, force=force, progress=progress)
+        return _build(only, force=force, progress=progress, workers=workers)
     finally:
         clear_caches()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """A table to build, with the input and code hashes its manifest entry records."""
+
+    spec: TableSpec
+    inputs: dict[str, str]
+    code: str
+    files: list[str]
+
+
 def _build(
-    only: list[str] | None, *, force: bool, progress: Callable[[str], None] | None
+    only: list[str] | None,
+    *,
+    force: bool,
+    progress: Callable[[str], None] | None,
+    workers: int | None = None,
 ) -> dict[str, str]:
     cfg = settings()
     manifest = read_manifest()
@@ -248,42 +278,119 @@ def _build(
                 "names (`asc-evidence data tables` shows the tables built so far)."
             )
             raise UnknownTableError(msg)
+    jobs: list[_Job] = []
     for spec in specs:
         paths = {key: fetch(key) for key in spec.inputs}
         inputs = {key: verified_sha256(p, cfg) for key, p in paths.items()}
         code, files = _code_hash(spec, memo)
         entry = manifest.get(spec.name, {})
-        out = table_path(spec.name)
         if (
             not force
-            and out.is_file()
+            and table_path(spec.name).is_file()
             and entry.get("inputs") == inputs
             and entry.get("code") == code
         ):
             result[spec.name] = "up to date"
             if progress:
                 progress(f"{spec.name}: up to date")
-            continue
-        t0 = time.perf_counter()
-        df = spec.make()
-        if spec.tidy:
-            tidy.validate(df, spec.name)
-        _write_atomic(df, out)
-        manifest[spec.name] = {
-            "inputs": inputs,
-            "code": code,
-            "code_files": files,
-            "rows": len(df),
-            "seconds": round(time.perf_counter() - t0, 2),
-            "description": spec.description,
+        else:
+            jobs.append(_Job(spec, inputs, code, files))
+
+    def record(job: _Job, rows: int, seconds: float) -> None:
+        manifest[job.spec.name] = {
+            "inputs": job.inputs,
+            "code": job.code,
+            "code_files": job.files,
+            "rows": rows,
+            "seconds": round(seconds, 2),
+            "description": job.spec.description,
         }
-        _manifest_path().write_text(
-            json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8"
-        )
-        result[spec.name] = "built"
+        _write_text_atomic(_manifest_path(), json.dumps(manifest, indent=1, sort_keys=True))
+        result[job.spec.name] = "built"
         if progress:
-            progress(f"{spec.name}: built {len(df):,} rows in {time.perf_counter() - t0:.1f}s")
-    return result
+            progress(f"{job.spec.name}: built {rows:,} rows in {seconds:.1f}s")
+
+    workers = min(default_workers() if workers is None else workers, len(jobs))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _build_parallel(jobs, workers, manifest, record)
+    else:
+        for job in jobs:
+            record(job, *_make_table(job.spec))
+    return {s.name: result[s.name] for s in specs}
+
+
+def _make_table(spec: TableSpec) -> tuple[int, float]:
+    """Make, validate and write one table: (rows, seconds)."""
+    t0 = time.perf_counter()
+    df = spec.make()
+    if spec.tidy:
+        tidy.validate(df, spec.name)
+    _write_atomic(df, table_path(spec.name))
+    return len(df), time.perf_counter() - t0
+
+
+_FORKED: list[TableSpec] = []  # the specs forked workers make, by index (set before the fork)
+
+
+def _make_forked(index: int) -> tuple[int, float]:
+    """:func:`_make_table` in a forked worker; an error that would not survive pickling is
+    re-raised as a RuntimeError carrying its type name and message."""
+    try:
+        return _make_table(_FORKED[index])
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            msg = f"{type(exc).__name__}: {exc}"
+            raise RuntimeError(msg) from None
+        raise
+
+
+def _build_parallel(
+    jobs: list[_Job],
+    workers: int,
+    manifest: dict[str, dict],
+    record: Callable[[_Job, int, float], None],
+) -> None:
+    """Make ``jobs`` in ``workers`` forked processes, longest first when the manifest knows the
+    seconds of each, else in the declared order; ``record`` each table as it is written.
+
+    Forked workers inherit the specs (no pickling of ``make``) and everything already imported.
+    On the first failure the tables not yet handed to a worker are dropped, those handed over are
+    finished and recorded, and the failure's exception is raised here.
+    """
+    order = list(range(len(jobs)))
+    known = [manifest.get(job.spec.name, {}).get("seconds") for job in jobs]
+    if all(isinstance(s, (int, float)) for s in known):
+        order.sort(key=lambda i: -known[i])
+    _FORKED[:] = [job.spec for job in jobs]
+    failure: BaseException | None = None
+    try:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork) as pool:
+            futures = {pool.submit(_make_forked, i): jobs[i] for i in order}
+            for future in as_completed(futures):
+                try:
+                    rows, seconds = future.result()
+                except BaseException as exc:
+                    if not future.cancelled() and failure is None:
+                        failure = exc
+                        for other in futures:
+                            other.cancel()
+                    continue
+                if not future.cancelled():
+                    record(futures[future], rows, seconds)
+    finally:
+        _FORKED.clear()
+    if failure is not None:
+        raise failure
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file, so readers never see it half-written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

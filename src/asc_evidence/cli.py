@@ -89,6 +89,12 @@ def data_build(
             help="Then compute the national evidence tables (`data evidence`); skipped with --only."
         ),
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Processes building tables at once (default 2; 1 on a one-core machine)."
+        ),
+    ] = None,
 ) -> None:
     """Build every processed table from the official files (skips tables whose inputs are
     unchanged), then the national evidence tables the reports read (skipped when fresh)."""
@@ -99,7 +105,7 @@ def data_build(
     from asc_evidence.config import settings
 
     t0 = time.perf_counter()
-    result = build(only=only or None, force=force, progress=typer.echo)
+    result = build(only=only or None, force=force, progress=typer.echo, workers=workers)
     built = sum(v == "built" for v in result.values())
     typer.echo(
         f"{len(result)} tables ({built} built, {len(result) - built} up to date) in "

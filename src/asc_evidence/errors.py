@@ -40,6 +40,10 @@ class SchemaChangedError(AscEvidenceError, ValueError):
         super().__init__(msg)
         self.file, self.expected, self.found = file, expected, found
 
+    def __reduce__(self) -> tuple[type, tuple[str, list[str], list[str]]]:
+        # rebuilt from its fields when a build worker process sends it back
+        return type(self), (self.file, self.expected, self.found)
+
 
 class UnknownCouncilError(AscEvidenceError, KeyError):
     """A council name or code that the register does not know; carries close suggestions."""
@@ -50,6 +54,9 @@ class UnknownCouncilError(AscEvidenceError, KeyError):
             f"Unknown council {query!r}.{hint} (`asc-evidence councils` lists them all.)"
         )
         self.query, self.suggestions = query, suggestions
+
+    def __reduce__(self) -> tuple[type, tuple[str, list[str]]]:
+        return type(self), (self.query, self.suggestions)
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -74,6 +81,9 @@ class UserInputError(AscEvidenceError, ValueError):
     def __init__(self, what: str, expected: str, found: str, todo: str) -> None:
         super().__init__(f"{what}: expected {expected}; found {found}. {todo}")
         self.what, self.expected, self.found, self.todo = what, expected, found, todo
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str, str]]:
+        return type(self), (self.what, self.expected, self.found, self.todo)
 
 
 class InvalidYearError(UserInputError):

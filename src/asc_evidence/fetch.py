@@ -113,12 +113,22 @@ def _hash_memo_path(cfg: Settings) -> Path:
     return cfg.cache / ".hashes.json"
 
 
+# (path, size:mtime) -> sha256, as hashed or read from the memo file in this process
+_SEEN: dict[tuple[str, str], str] = {}
+
+
 def verified_sha256(path: Path, cfg: Settings | None = None) -> str:
-    """sha256 of ``path``, memoised on (size, mtime) in the cache folder so warm runs skip hashing."""
+    """sha256 of ``path``, memoised on (size, mtime) in the cache folder so warm runs skip hashing.
+
+    Also memoised in the process (a build asks for each input several times), on the same stamp.
+    """
     cfg = cfg or settings()
     memo_file = _hash_memo_path(cfg)
     stat = path.stat()
     stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+    seen = _SEEN.get((str(path), stamp))
+    if seen is not None:
+        return seen
     memo: dict[str, list[str]] = {}
     if memo_file.is_file():
         try:
@@ -127,8 +137,10 @@ def verified_sha256(path: Path, cfg: Settings | None = None) -> str:
             memo = {}
     hit = memo.get(str(path))
     if hit and hit[0] == stamp:
+        _SEEN[str(path), stamp] = hit[1]
         return hit[1]
     digest = sha256sum(path)
+    _SEEN[str(path), stamp] = digest
     memo[str(path)] = [stamp, digest]
     try:
         memo_file.parent.mkdir(parents=True, exist_ok=True)

@@ -111,8 +111,12 @@ def parse_pss_unit_costs(path: Path, period: str) -> pd.DataFrame:
     """
     grid = _read_csv_grid(path)
     head = grid.head(10)
-    hits = head.apply(lambda col: col.str.contains("Average gross hourly cost", regex=False)).any(
-        axis=1
+    hits = pd.Series(
+        [
+            any(isinstance(c, str) and "Average gross hourly cost" in c for c in row)
+            for row in head.to_numpy(dtype=object)
+        ],
+        index=head.index,
     )
     expected = [m[3] for m in PSS_MEASURES]
     if not hits.any():

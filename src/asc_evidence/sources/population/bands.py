@@ -100,12 +100,21 @@ def to_age_bands(
 
 
 def _join_flags(*flags: pd.Series) -> pd.Series:
-    """Join non-empty flag strings with '; ' row-wise."""
+    """Join non-empty flag strings with '; ' row-wise.
+
+    Each distinct combination of flags is joined once (tables repeat a few combinations over
+    many rows): a row's flags are keyed by one string, joined by the unit separator character.
+    """
     columns = [f.astype("string").fillna("").to_numpy(dtype=object) for f in flags]
-    joined = [
-        "".join(f"{f}; " for f in row if f).rstrip("; ") for row in zip(*columns, strict=True)
-    ]
-    return pd.Series(joined, index=flags[0].index, dtype="string")
+    key = columns[0]
+    for column in columns[1:]:
+        key = key + "\x1f" + column
+    codes, combos = pd.factorize(key)
+    joined = np.array(
+        ["".join(f"{f}; " for f in combo.split("\x1f") if f).rstrip("; ") for combo in combos],
+        dtype=object,
+    )
+    return pd.Series(joined[codes], index=flags[0].index, dtype="string")
 
 
 def _boundary_flags(codes: pd.Series, successor_of: pd.Series) -> pd.Series:
