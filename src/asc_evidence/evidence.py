@@ -38,11 +38,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -803,53 +801,21 @@ def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None
     return made
 
 
-def side_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
-    """The care-market tables and the demand projections (:func:`demand_tables`), packed. They
-    read only processed tables (computed here with the evidence disabled, never read back from
-    it), so they can be made in a process of their own while the indicator tables are made."""
-    from asc_evidence import market
-
-    with disabled():
-        table, frame = market.capacity_tables()
-        prices = market.price_table()
-    made = {
-        "market_capacity": pack({(): table}, ()),
-        "market_capacity_areas": pack({(): frame}, ()),
-        "market_prices": pack({(): prices}, ()),
-    }
-    made.update(demand_tables())
-    return made
-
-
 def compute(
     progress: Callable[[str], None] | None = None,
     state: _State | None = None,
-    parallel: bool = False,
 ) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
-    """Compute every evidence table (see :data:`TABLES`), in dependency order.
+    """Compute every evidence table (see :data:`TABLES`), in dependency order, in this process.
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
-    same read paths a report uses (e.g. recent trends use the stored intervals). With
-    ``parallel``, the care-market and demand tables (:func:`side_tables`) are made in a second
-    process meanwhile; the tables are the same either way.
+    same read paths a report uses (e.g. recent trends use the stored intervals). A second process
+    (making the care-market, demand and some indicators' tables meanwhile) was measured no faster
+    on the 2-core machine once each part took a few seconds: its imports and the processed tables
+    it read again cost what it saved (23.9 s one process, 24.2 s two).
     """
+    from asc_evidence import indicators, market, verdict
 
     st = state if state is not None else _State(on_disk=False)
-    if not parallel:
-        return _compute(progress, st, None)
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:  # they need only processed tables
-        return _compute(progress, st, pool.submit(side_tables))
-
-
-def _compute(
-    progress: Callable[[str], None] | None, st: _State, side: Future | None
-) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
-    """The body of :func:`compute` (``side``: a future of :func:`side_tables`, or None)."""
-    from asc_evidence import compare, indicators, verdict
-    from asc_evidence.common import ENGLAND
-    from asc_evidence.stats.comparison import compare_with_benchmark
-
     out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
 
     def put(name: str, long: pd.DataFrame, schemas: list[dict[str, Any]] | None, t0: float):
@@ -858,8 +824,57 @@ def _compute(
         if progress:
             progress(f"evidence {name}: {len(long):,} rows in {time.perf_counter() - t0:.1f}s")
 
-    # within-council dispersion of delays (the delayed-transfer builders read it)
     t0 = time.perf_counter()
+    put("delay_variance", *_delay_variance(), t0)
+
+    # every indicator on today's councils, its funnels, intervals and recent trends
+    t0 = time.perf_counter()
+    parts = _indicator_parts(list(indicators.INDICATORS), st)
+    put("indicator_values", *pack({(k,): p.frame for k, p in parts.items()}, ("indicator",)), t0)
+    put("funnels", pd.DataFrame([r for p in parts.values() for r in p.funnel_rows]), None, t0)
+    units = {k: u for p in parts.values() for k, u in p.units.items()}
+    put("funnel_units", *pack(units, KEYS["funnel_units"]), t0)
+    curves = {k: c for p in parts.values() for k, c in p.curves.items()}
+    put("funnel_curves", *pack(curves, KEYS["funnel_curves"]), t0)
+    comps = [c for p in parts.values() for c in p.comparisons]
+    put("comparisons", pd.concat(comps, ignore_index=True), None, t0)
+    put("recent_trends", pd.DataFrame([r for p in parts.values() for r in p.trends]), None, t0)
+
+    # neighbours and their stability
+    t0 = time.perf_counter()
+    put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
+    put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
+
+    # the care market
+    t0 = time.perf_counter()
+    table, frame = market.capacity_tables()
+    put("market_capacity", *pack({(): table}, ()), t0)
+    put("market_capacity_areas", *pack({(): frame}, ()), t0)
+    put("market_prices", *pack({(): market.price_table()}, ()), t0)
+
+    # demand projections of every current council
+    t0 = time.perf_counter()
+    for name, (long, schemas) in demand_tables().items():
+        put(name, long, schemas, t0)
+    return out
+
+
+@dataclass
+class _Parts:
+    """The evidence of one indicator, before it is put in the national tables."""
+
+    frame: pd.DataFrame  # indicators.get
+    funnel_rows: list[dict[str, Any]] = field(default_factory=list)
+    units: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    comparisons: list[pd.DataFrame] = field(default_factory=list)
+    trends: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _delay_variance() -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
+    """The within-council dispersion of delays, packed (the delayed-transfer builders read it)."""
+    from asc_evidence import indicators
+
     responsible = sorted(
         {
             indicators.delay_responsibility(i)
@@ -867,139 +882,133 @@ def _compute(
             if i.section == "delayed_discharges"
         }
     )
-    put(
-        "delay_variance",
-        *pack({(r,): indicators.delay_variance(r) for r in responsible}, KEYS["delay_variance"]),
-        t0,
-    )
+    return pack({(r,): indicators.delay_variance(r) for r in responsible}, KEYS["delay_variance"])
 
-    # every indicator on today's councils: these objects are "the evidence's own tables"
-    t0 = time.perf_counter()
-    frames = {key: indicators.get(key) for key in indicators.INDICATORS}
-    put("indicator_values", *pack({(k,): f for k, f in frames.items()}, ("indicator",)), t0)
-    st.frames.update(frames)
 
-    # funnels, England and every council's intervals, per indicator and period
-    t0 = time.perf_counter()
-    funnel_rows, units, curves, comps = [], {}, {}, []
-    for key, table in frames.items():
-        ind = indicators.spec(key)
-        for period in sorted(table["period"].dropna().unique()):
-            period = str(period)
-            councils_ = verdict._cross_section(key, period)
-            year = table[table["period"] == period]
-            usable = verdict._usable(councils_)
-            england = verdict._england(
-                ind, year[year["council_code"] == ENGLAND], councils_, usable
-            )
-            disp = verdict.within_dispersion(ind, period)
-            counted = ind.kind in indicators.COUNTED_KINDS
-            res = verdict._funnel(ind, usable, england, disp) if counted else None
-            row: dict[str, Any] = {
-                "indicator": key,
-                "period": period,
-                "indicator_kind": ind.kind,
-                "england": england,
-                "n_councils": int(councils_["value"].notna().sum()),
-                "n_with_counts": len(usable),
-                "has_funnel": res is not None,
-            }
-            if res is not None:
-                row.update(
-                    kind=res.kind, target=res.target, multiplier=res.multiplier,
-                    method=res.method, scale=res.scale, adjustment=res.adjustment,
-                    confidence=list(res.confidence), n_units=res.n_units, phi=res.phi,
-                    p_value=res.p_value, tau2=res.tau2, winsor=res.winsor,
-                    overdispersed=res.overdispersed,
-                    model=res.model_description(centre_label="England"),
-                    dispersion=res.dispersion_description("council"),
-                )  # fmt: skip
-                units[key, period] = res.table
-                curves[key, period] = res.curve()
-            funnel_rows.append(row)
-            if not counted:  # prices: no interval; surveys: the published one (cheap)
-                continue
-            rows = compare._council_rows(key, period)
-            if rows.empty:
-                continue
-            ci = verdict.intervals(ind, rows["numerator"], rows["denominator"], disp)
-            few = (
-                rows["months"].fillna(12).to_numpy() < indicators.MIN_MONTHS
-                if "months" in rows
-                else np.zeros(len(rows), dtype=bool)
-            )
-            masked = {
-                k: (np.where(few, np.nan, lo), np.where(few, np.nan, hi))
-                for k, (lo, hi) in ci.items()
-            }
-            compared = compare_with_benchmark(
-                england, *masked[0.95], *masked[0.998], polarity=ind.polarity
-            )
-            comps.append(
-                pd.DataFrame(
-                    {
-                        "indicator": key,
-                        "period": period,
-                        "council_code": rows.index.astype(str),
-                        "area_code": rows["area_code"].astype(str).to_numpy(),
-                        "numerator": rows["numerator"].to_numpy(dtype=float),
-                        "denominator": rows["denominator"].to_numpy(dtype=float),
-                        "value": rows["value"].to_numpy(dtype=float),
-                        "england": england,
-                        "lower95": ci[0.95][0],
-                        "upper95": ci[0.95][1],
-                        "lower99_8": ci[0.998][0],
-                        "upper99_8": ci[0.998][1],
-                        "few_months": few,
-                        "compared": np.asarray(compared, dtype=object),
-                    }
-                )
+def _indicator_parts(keys: list[str], st: _State) -> dict[str, _Parts]:
+    """Values, funnels, England, every council's intervals and comparisons, then the recent
+    trends (which read the stored intervals) of the indicators ``keys``."""
+    from asc_evidence import indicators
+
+    parts = {key: _Parts(indicators.get(key)) for key in keys}
+    st.frames.update({key: p.frame for key, p in parts.items()})  # "the evidence's own tables"
+    for key, p in parts.items():
+        _funnels_of(key, p)
+    comps = [c for p in parts.values() for c in p.comparisons]
+    if comps:  # the recent trends read these intervals
+        st.set("comparisons", pd.concat(comps, ignore_index=True), None)
+    for key, p in parts.items():
+        p.trends = _trends_of(key, p.frame)
+    return parts
+
+
+def _funnels_of(key: str, p: _Parts) -> None:
+    """Per period: the funnel, England and every council's intervals and comparisons."""
+    from asc_evidence import compare, indicators, verdict
+    from asc_evidence.common import ENGLAND
+    from asc_evidence.stats.comparison import compare_with_benchmark
+
+    table = p.frame
+    ind = indicators.spec(key)
+    for period in sorted(table["period"].dropna().unique()):
+        period = str(period)
+        councils_ = verdict._cross_section(key, period)
+        year = table[table["period"] == period]
+        usable = verdict._usable(councils_)
+        england = verdict._england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
+        disp = verdict.within_dispersion(ind, period)
+        counted = ind.kind in indicators.COUNTED_KINDS
+        res = verdict._funnel(ind, usable, england, disp) if counted else None
+        row: dict[str, Any] = {
+            "indicator": key,
+            "period": period,
+            "indicator_kind": ind.kind,
+            "england": england,
+            "n_councils": int(councils_["value"].notna().sum()),
+            "n_with_counts": len(usable),
+            "has_funnel": res is not None,
+        }
+        if res is not None:
+            row.update(
+                kind=res.kind, target=res.target, multiplier=res.multiplier,
+                method=res.method, scale=res.scale, adjustment=res.adjustment,
+                confidence=list(res.confidence), n_units=res.n_units, phi=res.phi,
+                p_value=res.p_value, tau2=res.tau2, winsor=res.winsor,
+                overdispersed=res.overdispersed,
+                model=res.model_description(centre_label="England"),
+                dispersion=res.dispersion_description("council"),
             )  # fmt: skip
-    put("funnels", pd.DataFrame(funnel_rows), None, t0)
-    put("funnel_units", *pack(units, KEYS["funnel_units"]), t0)
-    put("funnel_curves", *pack(curves, KEYS["funnel_curves"]), t0)
-    put("comparisons", pd.concat(comps, ignore_index=True), None, t0)
-
-    # recent trends of every current council (read the stored intervals)
-    t0 = time.perf_counter()
-    trend_rows = []
-    for key, table in frames.items():
-        have = table[table["value"].notna()]
-        last = have.groupby("council_code")["period"].max()
-        for code in _current_codes():
-            r = compare.recent_trend(key, code)
-            trend_rows.append(
+            p.units[key, period] = res.table
+            p.curves[key, period] = res.curve()
+        p.funnel_rows.append(row)
+        if not counted:  # prices: no interval; surveys: the published one (cheap)
+            continue
+        rows = compare._council_rows(key, period)
+        if rows.empty:
+            continue
+        ci = verdict.intervals(ind, rows["numerator"], rows["denominator"], disp)
+        few = (
+            rows["months"].fillna(12).to_numpy() < indicators.MIN_MONTHS
+            if "months" in rows
+            else np.zeros(len(rows), dtype=bool)
+        )
+        masked = {
+            k: (np.where(few, np.nan, lo), np.where(few, np.nan, hi)) for k, (lo, hi) in ci.items()
+        }
+        compared = compare_with_benchmark(
+            england, *masked[0.95], *masked[0.998], polarity=ind.polarity
+        )
+        p.comparisons.append(
+            pd.DataFrame(
                 {
                     "indicator": key,
-                    "council_code": code,
-                    "last_period": str(last.get(code, "")),
-                    "marker": r.marker,
-                    "direction": r.direction,
-                    "chi2": r.chi2,
-                    "slope": r.slope,
-                    "n_points": r.n_points,
-                    "periods": [str(p) for p in r.periods],
-                    "first_period": str(r.periods[0]) if r.periods else "",
-                    "method": r.method,
-                    "reason": r.reason,
-                    "significant": r.significant,
-                    "slope_scale": r.slope_scale,
-                    "leave_one_out": [float(x) for x in r.leave_one_out],
+                    "period": period,
+                    "council_code": rows.index.astype(str),
+                    "area_code": rows["area_code"].astype(str).to_numpy(),
+                    "numerator": rows["numerator"].to_numpy(dtype=float),
+                    "denominator": rows["denominator"].to_numpy(dtype=float),
+                    "value": rows["value"].to_numpy(dtype=float),
+                    "england": england,
+                    "lower95": ci[0.95][0],
+                    "upper95": ci[0.95][1],
+                    "lower99_8": ci[0.998][0],
+                    "upper99_8": ci[0.998][1],
+                    "few_months": few,
+                    "compared": np.asarray(compared, dtype=object),
                 }
             )
-    put("recent_trends", pd.DataFrame(trend_rows), None, t0)
+        )  # fmt: skip
 
-    # neighbours and their stability
-    t0 = time.perf_counter()
-    put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
-    put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
 
-    # the care market and demand projections (made meanwhile in a second process, if any)
-    t0 = time.perf_counter()
-    made = side.result() if side is not None else side_tables()
-    for name, (long, schemas) in made.items():
-        put(name, long, schemas, t0)
-    return out
+def _trends_of(key: str, table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The recent trend of every current council on indicator ``key`` (one row each)."""
+    from asc_evidence import compare
+
+    have = table[table["value"].notna()]
+    last = have.groupby("council_code")["period"].max()
+    rows = []
+    for code in _current_codes():
+        r = compare.recent_trend(key, code)
+        rows.append(
+            {
+                "indicator": key,
+                "council_code": code,
+                "last_period": str(last.get(code, "")),
+                "marker": r.marker,
+                "direction": r.direction,
+                "chi2": r.chi2,
+                "slope": r.slope,
+                "n_points": r.n_points,
+                "periods": [str(p) for p in r.periods],
+                "first_period": str(r.periods[0]) if r.periods else "",
+                "method": r.method,
+                "reason": r.reason,
+                "significant": r.significant,
+                "slope_scale": r.slope_scale,
+                "leave_one_out": [float(x) for x in r.leave_one_out],
+            }
+        )
+    return rows
 
 
 def _write(name: str, df: pd.DataFrame) -> None:
@@ -1013,12 +1022,9 @@ def _write(name: str, df: pd.DataFrame) -> None:
 def build(
     force: bool = False,
     progress: Callable[[str], None] | None = None,
-    parallel: bool | None = None,
 ) -> str:
     """Compute and write the evidence tables unless they are fresh; returns ``"built"`` or
-    ``"up to date"``. ``parallel`` (default: when the machine has two cores or more) makes the
-    demand projections in a second process meanwhile (:func:`compute`). The code hash is taken
-    before computing, so code edited during a build leaves the tables stale, not falsely fresh.
+    ``"up to date"``. The code hash is taken before computing, so code edited during a build leaves the tables stale, not falsely fresh.
     Registered caches are cleared when it ends."""
     try:
         if not force and status() == "fresh":
@@ -1029,13 +1035,11 @@ def build(
         inputs = _inputs_digest()
         files = code_files()
         code = _files_hash(files)
-        if parallel is None:
-            parallel = (os.cpu_count() or 1) >= 2
         build_mod.clear_caches()
         st = _State(on_disk=False)
         _BUILDING[0] = st
         try:
-            tables = compute(progress, st, parallel=parallel)
+            tables = compute(progress, st)
         finally:
             _BUILDING[0] = None
         manifest: dict[str, Any] = {
