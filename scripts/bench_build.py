@@ -6,7 +6,7 @@ Usage: ``python scripts/bench_build.py [--runs 3] [--top 10]``
   processed folder and a fresh cache folder (so every input file is hashed too, as on a new
   machine with the mirror); ``--runs`` times, min/median/max wall-clock seconds.
 * warm: the same command again on the last cold folder, nothing changed (every table "up to date").
-* reads: one more cold build in this process with the readers wrapped (``sources.excel``,
+* reads: one more cold build in this process (one worker) with the readers wrapped (``sources.excel``,
   ``pandas.read_csv``, ``geopandas.read_file``, ``rdata.parser.parse_file`` and text/bytes reads
   of mirror files), summing the seconds spent reading each source file; the ``--top`` slowest.
 
@@ -116,7 +116,7 @@ def read_times(processed: Path, cache: Path) -> tuple[dict[str, float], dict[str
     for name in ("read_bytes", "read_text"):
         timed_method(name)
     t0 = time.perf_counter()
-    build.build()
+    build.build(workers=1)  # in this process, where the readers are wrapped
     return seconds, reads, time.perf_counter() - t0
 
 
