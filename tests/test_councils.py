@@ -133,3 +133,35 @@ def test_to_current_geography_rejects_an_unknown_period_kind() -> None:
     df = pd.DataFrame({"council_code": ["E06000030"], "period": ["2018-19"], "value": [1.0]})
     with pytest.raises(ValueError, match="period_kind"):
         councils.to_current_geography(df, period_kind="quarter")
+
+
+def test_a_return_under_a_split_predecessors_code_after_the_split_is_flagged_not_dropped() -> None:
+    """Dorset County (E10000009) became Dorset (E06000059) on 1 April 2019, less Christchurch. A
+    2019-20 return under the old code describes the old area: it is not added to Dorset's own
+    2019-20 figure, and Dorset's row says it was left out (Dorset's 2018-19, before the split, is
+    still the predecessor's figure, flagged as its area). A row repeating Dorset's own figure under
+    the old code (the ASCOF series, 2024-25) is not a return left out."""
+    df = pd.DataFrame(
+        {
+            "council_code": ["E10000009", "E06000059", "E10000009", "E10000009", "E06000059"],
+            "period": ["2019-20", "2019-20", "2018-19", "2024-25", "2024-25"],
+            "numerator": [3.0, 30.0, 40.0, np.nan, np.nan],
+            "denominator": [100.0, 1000.0, 1000.0, np.nan, np.nan],
+            "value": [3.0, 3.0, 4.0, 18.3, 18.3],  # 2024-25: the same figure under both codes
+            "flag": ["", "10 of 11 months reported", "", "", ""],
+            "level": "council",
+        }
+    )
+    out = councils.to_current_geography(df, multiplier=100).set_index(["council_code", "period"])
+    assert sorted(out.index) == [
+        ("E06000059", "2018-19"), ("E06000059", "2019-20"), ("E06000059", "2024-25"),
+    ]  # fmt: skip
+    assert out.loc[("E06000059", "2024-25"), "flag"] == ""  # a repeat of its own figure
+    own = out.loc[("E06000059", "2019-20")]
+    assert own["numerator"] == 30.0  # Dorset's own return only, not 30 + 3
+    assert own["flag"] == (
+        "10 of 11 months reported; boundary: a return under the old code of Dorset County for "
+        "this period left out (it describes the predecessor area)"
+    )
+    assert out.loc[("E06000059", "2018-19"), "geography"] == "predecessor area"
+    assert "a return under the old code" not in out.loc[("E06000059", "2018-19"), "flag"]

@@ -294,6 +294,10 @@ def to_current_geography(
        no merger falls in their years.
     5. **Split**: each successor shows the predecessor's figure for periods before the split
        (``geography = 'predecessor area'``, ``area_code`` = the predecessor), unless it has its own.
+       A return under the predecessor's code for a period starting on or after the split (Dorset
+       County's April 2019) describes the old area, so it is not added to the successor's own
+       figure; the successor's row is flagged that it was left out (not when the return repeats
+       the successor's own figure, as the ASCOF series does for Dorset in 2024-25).
 
     Parameters
     ----------
@@ -448,7 +452,25 @@ def to_current_geography(
         (pred,) = ch.predecessors
         rows = df[df[code_col] == pred]
         df = df.drop(rows.index)
+        # after the split, a return under the predecessor's code (Dorset County's April 2019)
+        # describes the old area: it is left out where the successor reports for itself, and
+        # the successor's own row says so (as a merged council's row does), unless it repeats
+        # the successor's own figure (the ASCOF series lists Dorset's 2024-25 under both codes)
+        counts = ["numerator", "denominator", "value"]
+        late = rows[period_start(rows["period"], period_kind) >= ch.date].set_index("period")
         for succ in ch.successors:
+            mine = df[(df[code_col] == succ) & df["period"].isin(late.index)]
+            ours = mine[counts].to_numpy(dtype=float)
+            theirs = late.loc[mine["period"], counts].to_numpy(dtype=float)
+            same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+            at = mine.index[~same.all(axis=1)]
+            if len(at):
+                df.loc[at, "flag"] = add_flag(
+                    df.loc[at, "flag"],
+                    f"boundary: a return under the old code of {names[pred]} for this period "
+                    "left out (it describes the predecessor area)",
+                    pd.Series(True, index=at),
+                )
             own = set(df.loc[df[code_col] == succ, "period"])
             moved = rows[~rows["period"].isin(own)].copy()
             moved[code_col] = succ
