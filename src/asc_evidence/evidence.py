@@ -827,9 +827,13 @@ def compute(
     t0 = time.perf_counter()
     put("delay_variance", *_delay_variance(), t0)
 
-    # every indicator on today's councils, its funnels, intervals and recent trends
+    # every indicator on today's councils ("the evidence's own tables"), then per indicator and
+    # period its funnel, England and every council's intervals
     t0 = time.perf_counter()
-    parts = _indicator_parts(list(indicators.INDICATORS), st)
+    parts = {key: _Parts(indicators.get(key)) for key in indicators.INDICATORS}
+    st.frames.update({key: p.frame for key, p in parts.items()})
+    for key, p in parts.items():
+        _funnels_of(key, p)
     put("indicator_values", *pack({(k,): p.frame for k, p in parts.items()}, ("indicator",)), t0)
     put("funnels", pd.DataFrame([r for p in parts.values() for r in p.funnel_rows]), None, t0)
     units = {k: u for p in parts.values() for k, u in p.units.items()}
@@ -838,7 +842,11 @@ def compute(
     put("funnel_curves", *pack(curves, KEYS["funnel_curves"]), t0)
     comps = [c for p in parts.values() for c in p.comparisons]
     put("comparisons", pd.concat(comps, ignore_index=True), None, t0)
-    put("recent_trends", pd.DataFrame([r for p in parts.values() for r in p.trends]), None, t0)
+
+    # recent trends of every current council (read the stored intervals)
+    t0 = time.perf_counter()
+    trends = [row for key, p in parts.items() for row in _trends_of(key, p.frame)]
+    put("recent_trends", pd.DataFrame(trends), None, t0)
 
     # neighbours and their stability
     t0 = time.perf_counter()
@@ -861,14 +869,13 @@ def compute(
 
 @dataclass
 class _Parts:
-    """The evidence of one indicator, before it is put in the national tables."""
+    """The funnels and intervals of one indicator, before they are put in the national tables."""
 
     frame: pd.DataFrame  # indicators.get
     funnel_rows: list[dict[str, Any]] = field(default_factory=list)
     units: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     comparisons: list[pd.DataFrame] = field(default_factory=list)
-    trends: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _delay_variance() -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
@@ -885,37 +892,15 @@ def _delay_variance() -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
     return pack({(r,): indicators.delay_variance(r) for r in responsible}, KEYS["delay_variance"])
 
 
-def _indicator_parts(keys: list[str], st: _State) -> dict[str, _Parts]:
-    """Values, funnels, England, every council's intervals and comparisons, then the recent
-    trends (which read the stored intervals) of the indicators ``keys``."""
-    from asc_evidence import indicators
-
-    parts = {key: _Parts(indicators.get(key)) for key in keys}
-    st.frames.update({key: p.frame for key, p in parts.items()})  # "the evidence's own tables"
-    for key, p in parts.items():
-        _funnels_of(key, p)
-    comps = [c for p in parts.values() for c in p.comparisons]
-    if comps:  # the recent trends read these intervals
-        st.set("comparisons", pd.concat(comps, ignore_index=True), None)
-    for key, p in parts.items():
-        p.trends = _trends_of(key, p.frame)
-    return parts
-
-
 def _funnels_of(key: str, p: _Parts) -> None:
     """Per period: the funnel, England and every council's intervals and comparisons."""
     from asc_evidence import compare, indicators, verdict
-    from asc_evidence.common import ENGLAND
     from asc_evidence.stats.comparison import compare_with_benchmark
 
-    table = p.frame
     ind = indicators.spec(key)
-    for period in sorted(table["period"].dropna().unique()):
+    for period in sorted(p.frame["period"].dropna().unique()):
         period = str(period)
-        councils_ = verdict._cross_section(key, period)
-        year = table[table["period"] == period]
-        usable = verdict._usable(councils_)
-        england = verdict._england(ind, year[year["council_code"] == ENGLAND], councils_, usable)
+        councils_, usable, england = verdict._year(key, period)  # as a verdict reads them
         disp = verdict.within_dispersion(ind, period)
         counted = ind.kind in indicators.COUNTED_KINDS
         res = verdict._funnel(ind, usable, england, disp) if counted else None

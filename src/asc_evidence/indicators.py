@@ -1223,13 +1223,11 @@ def council_rows(key: str, council_code: str) -> pd.DataFrame:
     from asc_evidence import evidence
 
     t = get(key)
-
-    def positions() -> dict[str, np.ndarray]:
-        return t.groupby("council_code", sort=False, observed=True).indices
-
-    index = evidence.memo(key, t, "council_rows", (), positions) if evidence.owns(key, t) else None
-    if index is None:
+    if not evidence.owns(key, t):
         return t[t["council_code"] == council_code]
+    index = evidence.memo(
+        key, t, "council_rows", (), lambda: t.groupby("council_code", sort=False).indices
+    )
     return t.iloc[index.get(council_code, np.empty(0, dtype=np.intp))]
 
 
