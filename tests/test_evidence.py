@@ -5,6 +5,8 @@ councils; here a quick subset)."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -205,3 +207,33 @@ def test_shared_inputs_and_all_councils_at_once_change_nothing(fresh) -> None:
                     mine.reset_index(drop=True), getattr(a, name), check_exact=True
                 )
     assert len(shared) == 2  # the variant ratios and the rate, cost and 65+ inputs, made once
+
+
+def test_forked_side_tables_are_the_same_tables_and_keep_their_errors(monkeypatch) -> None:
+    """With two workers the care-market and demand tables are made in a forked process: the
+    same tables come back, in the same order, and a failure there raises its own error here."""
+    from asc_evidence.errors import SchemaChangedError
+
+    def own(put, st) -> None:
+        put("delay_variance", pd.DataFrame({"pid": [os.getpid()]}), None, time.perf_counter())
+
+    def side() -> dict[str, tuple[pd.DataFrame, None, float]]:
+        made = pd.DataFrame({"pid": [os.getpid()], "x": [0.1]})
+        return {"market_prices": (made, None, 0.5), "demand_notes": (made.head(0), None, 0.2)}
+
+    monkeypatch.setattr(evidence, "_own_tables", own)
+    monkeypatch.setattr(evidence, "_side_tables", side)
+    one, two = evidence.compute(workers=1), evidence.compute(workers=2)
+    assert list(one) == list(two) == ["delay_variance", "market_prices", "demand_notes"]
+    assert one["market_prices"][0]["pid"].item() == os.getpid()
+    assert two["market_prices"][0]["pid"].item() != os.getpid()  # made in the forked process
+    assert two["delay_variance"][0]["pid"].item() == os.getpid()
+    pd.testing.assert_frame_equal(two["market_prices"][0].drop(columns="pid"),
+                                  one["market_prices"][0].drop(columns="pid"))  # fmt: skip
+
+    def broken() -> dict[str, tuple[pd.DataFrame, None, float]]:
+        raise SchemaChangedError("beds.csv", ["code", "beds"], ["code"])
+
+    monkeypatch.setattr(evidence, "_side_tables", broken)
+    with pytest.raises(SchemaChangedError, match=r"beds\.csv: the columns have changed"):
+        evidence.compute(workers=2)

@@ -311,7 +311,7 @@ def _build(
             progress(f"{job.spec.name}: built {rows:,} rows in {seconds:.1f}s")
 
     workers = min(default_workers() if workers is None else workers, len(jobs))
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if can_fork(workers):
         _build_parallel(jobs, workers, manifest, record)
     else:
         for job in jobs:
@@ -332,11 +332,11 @@ def _make_table(spec: TableSpec) -> tuple[int, float]:
 _FORKED: list[TableSpec] = []  # the specs forked workers make, by index (set before the fork)
 
 
-def _make_forked(index: int) -> tuple[int, float]:
-    """:func:`_make_table` in a forked worker; an error that would not survive pickling is
-    re-raised as a RuntimeError carrying its type name and message."""
+def call_forked(func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args)`` in a forked worker; an error that would not survive pickling back to the
+    parent is re-raised as a RuntimeError carrying its type name and message."""
     try:
-        return _make_table(_FORKED[index])
+        return func(*args)
     except Exception as exc:
         try:
             pickle.loads(pickle.dumps(exc))
@@ -344,6 +344,17 @@ def _make_forked(index: int) -> tuple[int, float]:
             msg = f"{type(exc).__name__}: {exc}"
             raise RuntimeError(msg) from None
         raise
+
+
+def can_fork(workers: int) -> bool:
+    """Whether to use forked workers: more than one asked for and the ``fork`` start method
+    available (Linux; elsewhere the work runs in this process)."""
+    return workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _make_forked(index: int) -> tuple[int, float]:
+    """:func:`_make_table` in a forked worker (see :func:`call_forked`)."""
+    return call_forked(_make_table, _FORKED[index])
 
 
 def _build_parallel(

@@ -76,6 +76,15 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _settling_echo(message: str) -> None:
+    """Print a build's progress line; each line ends a stage whose tables this command keeps, so
+    they are left out of later garbage collections (:func:`asc_evidence.common.freeze_live_objects`)."""
+    from asc_evidence.common import freeze_live_objects
+
+    typer.echo(message)
+    freeze_live_objects()
+
+
 @data_app.command("build")
 @_guard
 def data_build(
@@ -92,7 +101,9 @@ def data_build(
     workers: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Processes building tables at once (default 2; 1 on a one-core machine)."
+            min=1,
+            help="Processes building tables at once (default 2; 1 on a one-core machine); the "
+            "evidence stage makes its care-market and demand tables in a second process when > 1.",
         ),
     ] = None,
 ) -> None:
@@ -105,7 +116,7 @@ def data_build(
     from asc_evidence.config import settings
 
     t0 = time.perf_counter()
-    result = build(only=only or None, force=force, progress=typer.echo, workers=workers)
+    result = build(only=only or None, force=force, progress=_settling_echo, workers=workers)
     built = sum(v == "built" for v in result.values())
     typer.echo(
         f"{len(result)} tables ({built} built, {len(result) - built} up to date) in "
@@ -113,7 +124,7 @@ def data_build(
     )
     if evidence and not only:
         t1 = time.perf_counter()
-        state = evidence_mod.build(force=force, progress=typer.echo)
+        state = evidence_mod.build(force=force, progress=_settling_echo, workers=workers)
         typer.echo(
             f"evidence tables {state} in {time.perf_counter() - t1:.1f}s -> {evidence_mod.folder()}"
         )
@@ -131,6 +142,14 @@ def data_evidence(
     describe: Annotated[
         bool, typer.Option(help="Print each table (one row per, columns) and stop.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="2 (the default; 1 on a one-core machine): the care-market and demand tables "
+            "are made in a second process meanwhile.",
+        ),
+    ] = None,
 ) -> None:
     """Compute the national evidence tables (every indicator, funnel, interval, trend, neighbour
     set, projection and market table) from the processed tables; skipped when fresh."""
@@ -142,7 +161,7 @@ def data_evidence(
         typer.echo(evidence_mod.describe())
         return
     t0 = time.perf_counter()
-    state = evidence_mod.build(force=force, progress=typer.echo)
+    state = evidence_mod.build(force=force, progress=_settling_echo, workers=workers)
     typer.echo(
         f"evidence tables {state} in {time.perf_counter() - t0:.1f}s -> {evidence_mod.folder()}"
     )

@@ -6,6 +6,8 @@ verdicts, demand) can use it without an import cycle.
 
 from __future__ import annotations
 
+import gc
+
 import pandas as pd
 
 #: ONS GSS code of England (the comparator row of every indicator table).
@@ -31,3 +33,19 @@ def add_flag(flag: pd.Series, note: str | pd.Series, where: pd.Series | bool = T
     add = pd.Series(note, index=flag.index) if isinstance(note, str) else note
     joined = flag.where(flag == "", flag + FLAG_SEP) + add
     return flag.where(~mask, joined)
+
+
+def freeze_live_objects() -> None:
+    """Collect garbage, then leave every object alive now out of later collections (:func:`gc.freeze`).
+
+    For long-running processes that keep what they load: a report kernel (imported modules, loaded
+    tables, memoised rows) and the ``data build`` command (each stage's tables). Without it, every
+    full collection walks all of them again: measured on the 2-core machine, about 1.2 s of one
+    council's 13 s in a report kernel (0.5 s with it, called at each notebook section's start), and
+    1.5 s of the evidence stage (0.6 s with it, called after each stage). Collecting first means
+    no garbage is frozen. Frozen objects freed later by reference counting are still freed; only a
+    reference cycle among them is kept until the process ends, so call this in processes that end
+    (a kernel, a command), not in a library function.
+    """
+    gc.collect()
+    gc.freeze()

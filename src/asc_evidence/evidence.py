@@ -804,17 +804,18 @@ def demand_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None
 def compute(
     progress: Callable[[str], None] | None = None,
     state: _State | None = None,
+    workers: int = 1,
 ) -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]]:
-    """Compute every evidence table (see :data:`TABLES`), in dependency order, in this process.
+    """Compute every evidence table (see :data:`TABLES`), in dependency order.
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
-    same read paths a report uses (e.g. recent trends use the stored intervals). A second process
-    (making the care-market, demand and some indicators' tables meanwhile) was measured no faster
-    on the 2-core machine once each part took a few seconds: its imports and the processed tables
-    it read again cost what it saved (23.9 s one process, 24.2 s two).
+    same read paths a report uses (e.g. recent trends use the stored intervals). With
+    ``workers`` > 1 (and ``fork`` available, see :func:`asc_evidence.build.can_fork`), the
+    care-market and demand tables, which read only processed tables, are made in a forked
+    process meanwhile (:func:`_side_tables`): a forked process inherits the imports, so it costs
+    only the processed tables it reads (a spawned one was measured no faster: 24.2 s against
+    23.9 s in one process). The tables are the same either way.
     """
-    from asc_evidence import indicators, market, verdict
-
     st = state if state is not None else _State(on_disk=False)
     out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
 
@@ -823,6 +824,30 @@ def compute(
         out[name] = (long, schemas)
         if progress:
             progress(f"evidence {name}: {len(long):,} rows in {time.perf_counter() - t0:.1f}s")
+
+    pool = None
+    if build_mod.can_fork(workers):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        side = pool.submit(_side_tables_forked) if pool else None
+        _own_tables(put, st)
+        t0 = time.perf_counter()
+        made = side.result() if side else _side_tables()
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    for name, (long, schemas, seconds) in made.items():
+        put(name, long, schemas, t0 - seconds)  # its own time, not the wait
+    return out
+
+
+def _own_tables(put: Callable[..., None], st: _State) -> None:
+    """The indicators' tables (values, funnels, intervals, comparisons, recent trends) and the
+    neighbours, each ``put`` as made."""
+    from asc_evidence import indicators, verdict
 
     t0 = time.perf_counter()
     put("delay_variance", *_delay_variance(), t0)
@@ -853,18 +878,33 @@ def compute(
     put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
     put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
 
-    # the care market
+
+def _side_tables_forked() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None, float]]:
+    """:func:`_side_tables` in the forked process (errors as :func:`asc_evidence.build.call_forked`)."""
+    return build_mod.call_forked(_side_tables)
+
+
+def _side_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None, float]]:
+    """The care-market tables and every current council's demand projection, packed, each with
+    the seconds its part took. They read only processed tables (none of the indicators' evidence),
+    so :func:`compute` can make them in a forked process."""
+    from asc_evidence import market
+
     t0 = time.perf_counter()
     table, frame = market.capacity_tables()
-    put("market_capacity", *pack({(): table}, ()), t0)
-    put("market_capacity_areas", *pack({(): frame}, ()), t0)
-    put("market_prices", *pack({(): market.price_table()}, ()), t0)
-
-    # demand projections of every current council
+    made = {
+        "market_capacity": pack({(): table}, ()),
+        "market_capacity_areas": pack({(): frame}, ()),
+        "market_prices": pack({(): market.price_table()}, ()),
+    }
+    market_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for name, (long, schemas) in demand_tables().items():
-        put(name, long, schemas, t0)
-    return out
+    demand = demand_tables()
+    demand_seconds = time.perf_counter() - t0
+    return {
+        **{name: (*packed, market_seconds) for name, packed in made.items()},
+        **{name: (*packed, demand_seconds) for name, packed in demand.items()},
+    }
 
 
 @dataclass
@@ -1007,6 +1047,7 @@ def _write(name: str, df: pd.DataFrame) -> None:
 def build(
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> str:
     """Compute and write the evidence tables unless they are fresh; returns ``"built"`` or
     ``"up to date"``. The code hash is taken before computing, so code edited during a build leaves the tables stale, not falsely fresh.
@@ -1024,7 +1065,9 @@ def build(
         st = _State(on_disk=False)
         _BUILDING[0] = st
         try:
-            tables = compute(progress, st)
+            tables = compute(
+                progress, st, build_mod.default_workers() if workers is None else workers
+            )
         finally:
             _BUILDING[0] = None
         manifest: dict[str, Any] = {

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from asc_evidence import charts, compare, indicators, verdict
+from asc_evidence.common import freeze_live_objects
 from asc_evidence.councils import Council, register, require_current
 
 #: Shown under every funnel plot: how to read it, and why the table's comparison may differ.
@@ -111,6 +112,7 @@ def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: st
         if neighbour_file
         else f"asc-evidence statistical neighbours model ({len(nb)} nearest)"
     )
+    freeze_live_objects()  # the kernel keeps its modules and tables: later collections skip them
     return Context(
         council=c,
         neighbours=nb,
