@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import numpy as np
 import pandas as pd
@@ -209,31 +208,47 @@ def test_shared_inputs_and_all_councils_at_once_change_nothing(fresh) -> None:
     assert len(shared) == 2  # the variant ratios and the rate, cost and 65+ inputs, made once
 
 
-def test_forked_side_tables_are_the_same_tables_and_keep_their_errors(monkeypatch) -> None:
-    """With two workers the care-market and demand tables are made in a forked process: the
-    same tables come back, in the same order, and a failure there raises its own error here."""
+def test_the_forked_part_gives_the_same_tables_and_keeps_its_errors(monkeypatch) -> None:
+    """With two workers the indicators other than delays, the care market and demand are made in
+    a forked process: the same tables come back, in the indicators' order, and a failure there
+    raises its own error here. Each part notes the process that made it (``pid``)."""
+    from asc_evidence import indicators, market, verdict
     from asc_evidence.errors import SchemaChangedError
 
-    def own(put, st) -> None:
-        put("delay_variance", pd.DataFrame({"pid": [os.getpid()]}), None, time.perf_counter())
+    def parts(keys: list[str], st) -> dict[str, evidence._Parts]:
+        made = {}
+        for k in keys:
+            frame = pd.DataFrame({"indicator": [k], "value": [1.0], "pid": [os.getpid()]})
+            made[k] = evidence._Parts(
+                frame, funnel_rows=[{"indicator": k}], comparisons=[frame], trends=[{"k": k}]
+            )
+        return made
 
-    def side() -> dict[str, tuple[pd.DataFrame, None, float]]:
-        made = pd.DataFrame({"pid": [os.getpid()], "x": [0.1]})
-        return {"market_prices": (made, None, 0.5), "demand_notes": (made.head(0), None, 0.2)}
-
-    monkeypatch.setattr(evidence, "_own_tables", own)
-    monkeypatch.setattr(evidence, "_side_tables", side)
+    small = pd.DataFrame({"council_code": ["E06000030"], "x": [0.5]})
+    monkeypatch.setattr(evidence, "_delay_variance", lambda: (small, None))
+    monkeypatch.setattr(evidence, "_indicator_parts", parts)
+    monkeypatch.setattr(verdict, "neighbour_table", lambda n: small)
+    monkeypatch.setattr(verdict, "stability_summary", lambda n: small)
+    monkeypatch.setattr(market, "capacity_tables", lambda: (small, small))
+    monkeypatch.setattr(market, "price_table", lambda: small)
+    monkeypatch.setattr(evidence, "demand_tables", lambda: {"demand_notes": (small, None)})
     one, two = evidence.compute(workers=1), evidence.compute(workers=2)
-    assert list(one) == list(two) == ["delay_variance", "market_prices", "demand_notes"]
-    assert one["market_prices"][0]["pid"].item() == os.getpid()
-    assert two["market_prices"][0]["pid"].item() != os.getpid()  # made in the forked process
-    assert two["delay_variance"][0]["pid"].item() == os.getpid()
-    pd.testing.assert_frame_equal(two["market_prices"][0].drop(columns="pid"),
-                                  one["market_prices"][0].drop(columns="pid"))  # fmt: skip
+    assert list(one) == list(two)
+    demand_made_elsewhere = {"demand_people", "demand_population", "demand_by_variant",
+                             "demand_rates", "demand_unit_costs"}  # fmt: skip
+    assert set(one) == {t.name for t in evidence.TABLES} - demand_made_elsewhere
+    comp1, comp2 = one["comparisons"][0], two["comparisons"][0]
+    assert list(comp1["indicator"]) == list(comp2["indicator"]) == list(indicators.INDICATORS)
+    assert set(comp1["pid"]) == {os.getpid()}
+    delays = comp2["indicator"].str.startswith("delayed_")
+    assert set(comp2.loc[delays, "pid"]) == {os.getpid()}  # their builders need this process's
+    assert os.getpid() not in set(comp2.loc[~delays, "pid"])  # made in the forked process
+    pd.testing.assert_frame_equal(comp1.drop(columns="pid"), comp2.drop(columns="pid"))
+    assert list(two["recent_trends"][0]["k"]) == list(indicators.INDICATORS)
 
-    def broken() -> dict[str, tuple[pd.DataFrame, None, float]]:
+    def broken() -> pd.DataFrame:
         raise SchemaChangedError("beds.csv", ["code", "beds"], ["code"])
 
-    monkeypatch.setattr(evidence, "_side_tables", broken)
+    monkeypatch.setattr(market, "price_table", broken)
     with pytest.raises(SchemaChangedError, match=r"beds\.csv: the columns have changed"):
         evidence.compute(workers=2)

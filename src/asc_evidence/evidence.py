@@ -810,12 +810,17 @@ def compute(
 
     Each table is put in ``state`` as soon as it is made, so later tables read it through the
     same read paths a report uses (e.g. recent trends use the stored intervals). With
-    ``workers`` > 1 (and ``fork`` available, see :func:`asc_evidence.build.can_fork`), the
-    care-market and demand tables, which read only processed tables, are made in a forked
-    process meanwhile (:func:`_side_tables`): a forked process inherits the imports, so it costs
-    only the processed tables it reads (a spawned one was measured no faster: 24.2 s against
-    23.9 s in one process). The tables are the same either way.
+    ``workers`` > 1 (and ``fork`` available, see :func:`asc_evidence.build.can_fork`), a forked
+    process makes meanwhile the evidence of the indicators other than delayed transfers (whose
+    builders read the within-council dispersion made here first), while this one makes the
+    delays', the neighbours, the care market and the demand projections: about 10 s each on the
+    2-core machine. A forked process inherits the imports, so it costs only the processed tables
+    it reads (a spawned one was measured no faster: 24.2 s against 23.9 s in one process). Each
+    indicator reads only its own rows, so the tables are the same either way (byte for byte,
+    checked by sha256).
     """
+    from asc_evidence import indicators, market, verdict
+
     st = state if state is not None else _State(on_disk=False)
     out: dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None]] = {}
 
@@ -825,40 +830,52 @@ def compute(
         if progress:
             progress(f"evidence {name}: {len(long):,} rows in {time.perf_counter() - t0:.1f}s")
 
+    keys = list(indicators.INDICATORS)
     pool = None
+    side_keys: list[str] = []
     if build_mod.can_fork(workers):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        side_keys = [k for k in keys if not _reads_delay_variance(k)]
     try:
-        side = pool.submit(_side_tables_forked) if pool else None
-        _own_tables(put, st)
+        side = pool.submit(_indicator_parts_forked, side_keys) if pool else None
         t0 = time.perf_counter()
-        made = side.result() if side else _side_tables()
+        put("delay_variance", *_delay_variance(), t0)
+        t0 = time.perf_counter()
+        own = _indicator_parts([k for k in keys if k not in side_keys], st)
+        own_seconds = time.perf_counter() - t0
+
+        # neighbours and their stability; the care market; demand projections of every council
+        t0 = time.perf_counter()
+        later = {
+            "neighbours": pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()),
+            "neighbour_stability": pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()),
+        }
+        seconds = dict.fromkeys(later, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        table, frame = market.capacity_tables()
+        market_tables = {
+            "market_capacity": pack({(): table}, ()),
+            "market_capacity_areas": pack({(): frame}, ()),
+            "market_prices": pack({(): market.price_table()}, ()),
+        }
+        seconds |= dict.fromkeys(market_tables, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        demand = demand_tables()
+        seconds |= dict.fromkeys(demand, time.perf_counter() - t0)
+        later |= market_tables | demand
+        side_parts, side_seconds = side.result() if side else ({}, 0.0)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    for name, (long, schemas, seconds) in made.items():
-        put(name, long, schemas, t0 - seconds)  # its own time, not the wait
-    return out
-
-
-def _own_tables(put: Callable[..., None], st: _State) -> None:
-    """The indicators' tables (values, funnels, intervals, comparisons, recent trends) and the
-    neighbours, each ``put`` as made."""
-    from asc_evidence import indicators, verdict
-
-    t0 = time.perf_counter()
-    put("delay_variance", *_delay_variance(), t0)
 
     # every indicator on today's councils ("the evidence's own tables"), then per indicator and
-    # period its funnel, England and every council's intervals
-    t0 = time.perf_counter()
-    parts = {key: _Parts(indicators.get(key)) for key in indicators.INDICATORS}
-    st.frames.update({key: p.frame for key, p in parts.items()})
-    for key, p in parts.items():
-        _funnels_of(key, p)
+    # period its funnel, England and every council's intervals and comparisons, and the recent
+    # trends of every current council (read the stored intervals), in the indicators' order
+    parts = {key: own[key] if key in own else side_parts[key] for key in keys}
+    t0 = time.perf_counter() - max(own_seconds, side_seconds)  # the longer process's parts
     put("indicator_values", *pack({(k,): p.frame for k, p in parts.items()}, ("indicator",)), t0)
     put("funnels", pd.DataFrame([r for p in parts.values() for r in p.funnel_rows]), None, t0)
     units = {k: u for p in parts.values() for k, u in p.units.items()}
@@ -867,44 +884,45 @@ def _own_tables(put: Callable[..., None], st: _State) -> None:
     put("funnel_curves", *pack(curves, KEYS["funnel_curves"]), t0)
     comps = [c for p in parts.values() for c in p.comparisons]
     put("comparisons", pd.concat(comps, ignore_index=True), None, t0)
+    put("recent_trends", pd.DataFrame([r for p in parts.values() for r in p.trends]), None, t0)
+    for name, packed in later.items():
+        put(name, *packed, time.perf_counter() - seconds[name])  # the time it took, not the wait
+    return out
 
-    # recent trends of every current council (read the stored intervals)
+
+def _reads_delay_variance(key: str) -> bool:
+    """Whether indicator ``key``'s builder reads the within-council dispersion of delays."""
+    from asc_evidence import indicators
+
+    return indicators.spec(key).section == "delayed_discharges"
+
+
+def _indicator_parts(keys: list[str], st: _State) -> dict[str, _Parts]:
+    """Values, funnels, intervals, comparisons and recent trends of the indicators ``keys``.
+
+    The comparisons are put in ``st`` before the trends are made, as the trends read them there
+    (only each indicator's own rows, so a process making some indicators makes the same rows)."""
+    from asc_evidence import indicators
+
+    parts = {key: _Parts(indicators.get(key)) for key in keys}
+    st.frames.update({key: p.frame for key, p in parts.items()})
+    for key, p in parts.items():
+        _funnels_of(key, p)
+    comps = [c for p in parts.values() for c in p.comparisons]
+    if comps:
+        st.set("comparisons", pd.concat(comps, ignore_index=True), None)
+    for key, p in parts.items():
+        p.trends = _trends_of(key, p.frame)
+    return parts
+
+
+def _indicator_parts_forked(keys: list[str]) -> tuple[dict[str, _Parts], float]:
+    """:func:`_indicator_parts` in the forked process, on the evidence being built that it
+    inherited, and the seconds it took (errors as :func:`asc_evidence.build.call_forked`)."""
     t0 = time.perf_counter()
-    trends = [row for key, p in parts.items() for row in _trends_of(key, p.frame)]
-    put("recent_trends", pd.DataFrame(trends), None, t0)
-
-    # neighbours and their stability
-    t0 = time.perf_counter()
-    put("neighbours", *pack({(): verdict.neighbour_table(NEIGHBOURS_N)}, ()), t0)
-    put("neighbour_stability", *pack({(): verdict.stability_summary(NEIGHBOURS_N)}, ()), t0)
-
-
-def _side_tables_forked() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None, float]]:
-    """:func:`_side_tables` in the forked process (errors as :func:`asc_evidence.build.call_forked`)."""
-    return build_mod.call_forked(_side_tables)
-
-
-def _side_tables() -> dict[str, tuple[pd.DataFrame, list[dict[str, Any]] | None, float]]:
-    """The care-market tables and every current council's demand projection, packed, each with
-    the seconds its part took. They read only processed tables (none of the indicators' evidence),
-    so :func:`compute` can make them in a forked process."""
-    from asc_evidence import market
-
-    t0 = time.perf_counter()
-    table, frame = market.capacity_tables()
-    made = {
-        "market_capacity": pack({(): table}, ()),
-        "market_capacity_areas": pack({(): frame}, ()),
-        "market_prices": pack({(): market.price_table()}, ()),
-    }
-    market_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    demand = demand_tables()
-    demand_seconds = time.perf_counter() - t0
-    return {
-        **{name: (*packed, market_seconds) for name, packed in made.items()},
-        **{name: (*packed, demand_seconds) for name, packed in demand.items()},
-    }
+    st = _BUILDING[0] if _BUILDING[0] is not None else _State(on_disk=False)
+    parts = build_mod.call_forked(_indicator_parts, keys, st)
+    return parts, time.perf_counter() - t0
 
 
 @dataclass
@@ -916,6 +934,7 @@ class _Parts:
     units: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     comparisons: list[pd.DataFrame] = field(default_factory=list)
+    trends: list[dict[str, Any]] = field(default_factory=list)  # one row per current council
 
 
 def _delay_variance() -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
