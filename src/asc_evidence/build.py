@@ -254,6 +254,7 @@ class _Job:
     inputs: dict[str, str]
     code: str
     files: list[str]
+    size: int = 0  # bytes of its input files: the order of a first build (see _build_parallel)
 
 
 def _build(
@@ -294,7 +295,7 @@ def _build(
             if progress:
                 progress(f"{spec.name}: up to date")
         else:
-            jobs.append(_Job(spec, inputs, code, files))
+            jobs.append(_Job(spec, inputs, code, files, sum(map(_bytes_of, paths.values()))))
 
     def record(job: _Job, rows: int, seconds: float) -> None:
         manifest[job.spec.name] = {
@@ -317,6 +318,13 @@ def _build(
         for job in jobs:
             record(job, *_make_table(job.spec))
     return {s.name: result[s.name] for s in specs}
+
+
+def _bytes_of(path: Path) -> int:
+    """Size of an input: a file's bytes, or the sum over a folder's files."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size if path.exists() else 0
 
 
 def _make_table(spec: TableSpec) -> tuple[int, float]:
@@ -364,7 +372,9 @@ def _build_parallel(
     record: Callable[[_Job, int, float], None],
 ) -> None:
     """Make ``jobs`` in ``workers`` forked processes, longest first when the manifest knows the
-    seconds of each, else in the declared order; ``record`` each table as it is written.
+    seconds of each, else largest inputs first (reading is most of a table's time: on the 2-core
+    machine a first build's processed stage ends about 1 s sooner than in the declared order);
+    ``record`` each table as it is written.
 
     Forked workers inherit the specs (no pickling of ``make``) and everything already imported.
     On the first failure the tables not yet handed to a worker are dropped, those handed over are
@@ -374,6 +384,8 @@ def _build_parallel(
     known = [manifest.get(job.spec.name, {}).get("seconds") for job in jobs]
     if all(isinstance(s, (int, float)) for s in known):
         order.sort(key=lambda i: -known[i])
+    else:
+        order.sort(key=lambda i: -jobs[i].size)
     _FORKED[:] = [job.spec for job in jobs]
     failure: BaseException | None = None
     try:
