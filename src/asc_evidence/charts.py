@@ -136,14 +136,33 @@ _text_metrics = getattr(
 )
 
 
+#: Sizes of the texts measured for SVG figures in this process, by (text, font, math): matplotlib
+#: caches text sizes per renderer, and each figure has its own, so the same tick labels, legends and
+#: titles were measured again in every figure (a tenth of a report's drawing time). An SVG text is
+#: measured from the font alone at 72 dpi, whatever the renderer, so a size holds for every figure.
+_SVG_TEXT_SIZES: dict[tuple[str, object, object], tuple[float, float, float]] = {}
+_SVG_TEXT_SIZES_MAX = 100_000  # emptied when full (a report measures a few thousand texts)
+
+
 class _RecordingSVG(RendererSVG):
     """matplotlib's SVG renderer, keeping the box of every text it draws (SVG units: points
-    from the top left, as the renderer is given them)."""
+    from the top left, as the renderer is given them), with text sizes shared by every figure
+    (:data:`_SVG_TEXT_SIZES`)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.text_boxes: list[tuple[float, float, float, float]] = []
         self.outer = self  # the renderer texts are laid out with (whose metrics are cached)
+
+    def get_text_width_height_descent(self, s, prop, ismath) -> tuple[float, float, float]:
+        prop = prop.copy()  # font properties are mutable: the key keeps the ones measured
+        key = (s, prop, ismath)
+        size = _SVG_TEXT_SIZES.get(key)
+        if size is None:
+            if len(_SVG_TEXT_SIZES) >= _SVG_TEXT_SIZES_MAX:
+                _SVG_TEXT_SIZES.clear()
+            size = _SVG_TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
         # (x, y) is where the line's baseline starts, with y running down (the renderer flips

@@ -41,11 +41,14 @@ def freeze_live_objects() -> None:
     For long-running processes that keep what they load: a report kernel (imported modules, loaded
     tables, memoised rows) and the ``data build`` command (each stage's tables). Without it, every
     full collection walks all of them again: measured on the 2-core machine, about 1.2 s of one
-    council's 13 s in a report kernel (0.5 s with it, called at each notebook section's start), and
-    1.5 s of the evidence stage (0.6 s with it, called after each stage). Collecting first means
-    no garbage is frozen. Frozen objects freed later by reference counting are still freed; only a
-    reference cycle among them is kept until the process ends, so call this in processes that end
-    (a kernel, a command), not in a library function.
+    council's 13 s in a report kernel (0.5 to 0.8 s with it), and 1.5 s of the evidence stage
+    (0.6 s with it, called after each stage). Collecting first means no garbage is frozen. Frozen
+    objects freed later by reference counting are still freed, but a reference cycle among them
+    (a matplotlib figure) is kept until the process ends: so call it where nothing short-lived is
+    alive, in processes that end (a kernel, a command), never in a library function. Report
+    kernels call it at their first section's start and, in ``report --all``, after emptying the
+    namespace between two councils (one kernel's memory then stays flat over a chunk of councils;
+    freezing at every section's start grew it by about 10 MB a council).
     """
     gc.collect()
     gc.freeze()

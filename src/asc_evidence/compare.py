@@ -10,12 +10,12 @@ the verdict sentence beside it always agree.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from asc_evidence import charts, indicators
+from asc_evidence import indicators
 from asc_evidence.common import ENGLAND
 from asc_evidence.councils import register
 from asc_evidence.indicators import INDICATORS, MIN_MONTHS, Indicator
@@ -33,6 +33,12 @@ from asc_evidence.verdict import (
     within_dispersion,
 )
 from asc_evidence.verdict import period_for as period_for  # notebooks call compare.period_for
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+
+# The figures import matplotlib (through asc_evidence.charts) when drawn, so the data functions
+# here (used by the evidence stage and the command line) do not pay for it.
 
 #: Display names of the 95% interval columns (every table uses the same words).
 CI_LOWER = "95% CI lower"
@@ -555,6 +561,10 @@ def funnel_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
     None when the verdict has no funnel (prices; too few councils with counts). The x-axis is the
     indicator's ``denominator_label`` (log scale); the caption is its ``source`` and the model.
     """
+    import matplotlib.pyplot as plt
+
+    from asc_evidence import charts
+
     ind = INDICATORS[v.indicator]
     res = v.funnel
     if res is None:
@@ -609,6 +619,8 @@ def ranked_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
 
     The cross-sectional chart for prices (which have no funnel); None when no one has a figure.
     """
+    from asc_evidence import charts
+
     ind = INDICATORS[v.indicator]
     rows = _council_rows(v.indicator, v.period).reset_index()
     shown = rows[rows["council_code"].isin([v.council_code, *neighbours])]
@@ -628,6 +640,8 @@ def ranked_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
 
 def trend_figure(key: str, council: str, neighbours: tuple[str, ...]) -> plt.Figure:
     """Trend chart of :func:`trend_frame`: one segment per definition, captioned from the spec."""
+    from asc_evidence import charts
+
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
     name = register().set_index("code").loc[council, "name"]
@@ -678,6 +692,10 @@ def spc_figure(
 ) -> tuple[pd.DataFrame, plt.Figure | None]:
     """XmR chart of a delayed-transfer indicator's monthly rate (limits from the first ``baseline``
     months), captioned with the indicator's source."""
+    import matplotlib.pyplot as plt
+
+    from asc_evidence import charts
+
     ind = INDICATORS[key]
     responsible = indicators.delay_responsibility(ind)
     s = monthly_delays(council, responsible)

@@ -60,12 +60,10 @@ from __future__ import annotations
 
 from functools import cache
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.lines import Line2D
 
-from asc_evidence import build, charts
+from asc_evidence import build
 from asc_evidence.common import ENGLAND, add_flag
 from asc_evidence.councils import BOUNDARY_CHANGES, register, require_current, to_current_geography
 from asc_evidence.demand.inputs import (
@@ -572,6 +570,10 @@ def plot_capacity(council_code: str, neighbours: tuple[str, ...] | list[str], ag
     Returns a matplotlib Figure: grouped bars (2021 beds; needed in each projection year with the
     variant range as an error bar), captioned with sources and the rule.
     """
+    import matplotlib.pyplot as plt
+
+    from asc_evidence import charts
+
     council = require_current(council_code)
     rows = capacity_for(council.code, neighbours)
     mine = rows[(rows["role"] == "council") & (rows["age_band"] == age)]
@@ -826,12 +828,19 @@ def price_series(council_code: str, neighbours: tuple[str, ...] | list[str]) -> 
     return out.reset_index(drop=True)
 
 
-_SERIES_STYLE = {
-    PAID: (charts.COUNCIL, "-"),
-    IN_HOUSE: ("#7570b3", "--"),
-    FCOC: ("#1b9e77", "none"),
-    NEIGHBOURS_PAID: (charts.NEIGHBOUR, ":"),
-}
+def _series_style() -> dict[str, tuple[str, str]]:
+    """Colour and line style of each price series (the council and its neighbours in the
+    colours of every chart)."""
+    from asc_evidence import charts
+
+    return {
+        PAID: (charts.COUNCIL, "-"),
+        IN_HOUSE: ("#7570b3", "--"),
+        FCOC: ("#1b9e77", "none"),
+        NEIGHBOURS_PAID: (charts.NEIGHBOUR, ":"),
+    }
+
+
 _BASIS_MARKER = {PSS_PAID: "o", PSS_OWN: "o", PSS_1415: "v", ASCFR_PAID: "s", ASCFR_OWN: "s",
                  FCOC_BASIS: "D"}  # fmt: skip
 
@@ -849,6 +858,13 @@ def price_figure(
     basis only, never across bases. In-house costs flagged by :func:`flag_in_house` are hollow and
     the caption says so. Returns a matplotlib Figure.
     """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from asc_evidence import charts
+
+    style = _series_style()
+
     council = require_current(council_code)
     data = price_series(council.code, neighbours)
     data = data[data["service"].isin(services)]
@@ -858,7 +874,7 @@ def price_figure(
     for ax, service in zip(axes[:, 0], services, strict=True):
         sub = data[data["service"] == service]
         for (series, basis), part in sub.groupby(["series", "basis"], sort=False):
-            colour, ls = _SERIES_STYLE[series]
+            colour, ls = style[series]
             marker = _BASIS_MARKER.get(basis, "o")
             years = np.arange(part["year"].min(), part["year"].max() + 1)
             line = part.set_index("year")["value"].reindex(years)
@@ -878,7 +894,7 @@ def price_figure(
         if sub.empty:
             ax.text(0.5, 0.5, "no figures", transform=ax.transAxes, ha="center", color="grey")
     handles = [Line2D([], [], color=c, linestyle=ls if ls != "none" else "", marker="o", label=s)
-               for s, (c, ls) in _SERIES_STYLE.items()]  # fmt: skip
+               for s, (c, ls) in style.items()]  # fmt: skip
     names = {"o": "PSS-EX1", "v": "PSS-EX1 2014-15", "s": "ASC-FR", "D": "Fair Cost of Care 2022"}
     handles += [Line2D([], [], color="grey", linestyle="", marker=m, label=f"basis: {n}")
                 for m, n in names.items()]  # fmt: skip

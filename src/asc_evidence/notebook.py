@@ -97,6 +97,12 @@ def inline_figures() -> None:
 _inline_figures = inline_figures  # the former private name
 
 
+#: Whether :func:`start` froze this kernel's objects (once: a later section's start would also
+#: freeze the previous sections' figures, whose reference cycles would then never be collected;
+#: between the councils of ``report --all`` the runner freezes again after emptying the namespace).
+_FROZEN: list[bool] = []
+
+
 def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: str = "") -> Context:
     """Validate the parameters and set deterministic display options; returns the :class:`Context`."""
     inline_figures()
@@ -112,7 +118,9 @@ def start(council: str, neighbours: int = 15, neighbour_file: str = "", year: st
         if neighbour_file
         else f"asc-evidence statistical neighbours model ({len(nb)} nearest)"
     )
-    freeze_live_objects()  # the kernel keeps its modules and tables: later collections skip them
+    if not _FROZEN:  # the kernel keeps its modules and tables: later collections skip them
+        freeze_live_objects()
+        _FROZEN.append(True)
     return Context(
         council=c,
         neighbours=nb,

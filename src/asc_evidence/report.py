@@ -605,14 +605,18 @@ def _run_chunk(
 
 
 def _reset_namespace(client) -> None:
-    """Empty the kernel's namespace (``%reset -f``) between two councils of a chunk.
+    """Empty the kernel's namespace (``%reset -f``) between two councils of a chunk, then collect
+    the previous council's garbage and leave what the kernel keeps (modules, tables, memoised
+    rows) out of later collections (:func:`asc_evidence.common.freeze_live_objects`).
 
     The cell runs in a notebook of its own: nbclient stores an executed cell at its index in
     ``client.nb``, so run inside the report it would replace the report's first cell.
     """
     nbformat = _nbformat()
 
-    cell = nbformat.v4.new_code_cell("%reset -f")
+    cell = nbformat.v4.new_code_cell(
+        "%reset -f\nimport asc_evidence.common as _common\n_common.freeze_live_objects()\ndel _common"
+    )
     client.nb = nbformat.v4.new_notebook(cells=[cell])
     client.execute_cell(cell, 0)
 

@@ -1,12 +1,12 @@
 """Charts of a demand projection: calls to :mod:`asc_evidence.charts` plus the few touches it has no
-parameter for.
+parameter for. :mod:`asc_evidence.charts` (and matplotlib) is imported by each chart, so importing
+the demand package for its tables (the evidence stage, the command line) does not load them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from asc_evidence import charts
 from asc_evidence.common import ENGLAND
 from asc_evidence.demand.inputs import (
     INDEX_BANDS,
@@ -37,6 +37,8 @@ def index_frame(proj: DemandProjection, bands: tuple[str, ...] = INDEX_BANDS) ->
 
 def plot_population_index(proj: DemandProjection):  # -> matplotlib.figure.Figure
     """Lines of the council's and England's population by age band, indexed to 100 (England dashed)."""
+    from asc_evidence import charts  # matplotlib only when drawing
+
     frame = index_frame(proj)
     fig = charts.trend_lines(
         frame,
@@ -63,6 +65,8 @@ def plot_population_index(proj: DemandProjection):  # -> matplotlib.figure.Figur
 
 def plot_people(proj: DemandProjection):  # -> matplotlib.figure.Figure
     """People needing long-term support per year (council) with the variant and combined ranges."""
+    from asc_evidence import charts  # matplotlib only when drawing
+
     d = proj.demand[
         (proj.demand["area_code"] == proj.council_code) & (proj.demand["age_band"] == "all")
     ]
@@ -103,6 +107,8 @@ def plot_people(proj: DemandProjection):  # -> matplotlib.figure.Figure
 
 def plot_small_area_map(areas, proj: DemandProjection):  # -> matplotlib.figure.Figure | None
     """Choropleth of the projected change in people needing support per MSOA, council outlined."""
+    from asc_evidence import charts  # matplotlib only when drawing
+
     if areas.empty:
         return None
     import geopandas as gpd
@@ -125,6 +131,8 @@ def plot_growth_map(
     growth, proj: DemandProjection, age_band: str = "85+"
 ):  # -> matplotlib.figure.Figure
     """Choropleth of every council's projected growth of ``age_band``, the council outlined."""
+    from asc_evidence import charts  # matplotlib only when drawing
+
     return charts.choropleth(
         growth,
         "growth_pct",
