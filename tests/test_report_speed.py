@@ -83,6 +83,29 @@ def test_svg_holds_its_words_as_text_and_is_the_same_every_time() -> None:
     plt.close(fig)
 
 
+def test_text_sizes_shared_between_figures_change_no_figure(monkeypatch) -> None:
+    """Text sizes are measured once per process (charts._SVG_TEXT_SIZES), keyed by text, font and
+    math: a figure drawn after others measured the same words in other sizes and weights is the
+    same SVG as drawn with nothing remembered."""
+    title = "A title far longer than this small figure is wide " * 2  # its width sets the crop
+    monkeypatch.setattr(charts, "_SVG_TEXT_SIZES", {})
+    fig = _figure(title)
+    alone = charts.svg(fig)
+    monkeypatch.setattr(charts, "_SVG_TEXT_SIZES", {})
+    other, ax = plt.subplots(figsize=(6, 4), dpi=90)
+    for size, weight in ((6, "normal"), (14, "normal")):  # the same words, other fonts, first
+        ax.text(0.1, size / 20, title, fontsize=size, fontweight=weight)
+        ax.set_xlabel("Year", fontsize=size)
+    charts.svg(other)
+    measured = len(charts._SVG_TEXT_SIZES)
+    assert measured > 0
+    assert charts.svg(fig) == alone
+    monkeypatch.setattr(charts, "_SVG_TEXT_SIZES_MAX", 0)  # nothing remembered
+    assert charts.svg(fig) == alone
+    plt.close(fig)
+    plt.close(other)
+
+
 def test_caption_is_inside_the_figure_under_the_axes_and_whole() -> None:
     fig = _figure()
     fig.canvas.draw()
