@@ -102,8 +102,8 @@ def data_build(
         int | None,
         typer.Option(
             min=1,
-            help="Processes building tables at once (default 2; 1 on a one-core machine); the "
-            "evidence stage makes its care-market and demand tables in a second process when > 1.",
+            help="Processes building tables at once (default 2; 1 on a one-core machine); with "
+            "2, the evidence stage makes the indicators other than delays in a second process.",
         ),
     ] = None,
 ) -> None:
@@ -146,7 +146,7 @@ def data_evidence(
         int | None,
         typer.Option(
             min=1,
-            help="2 (the default; 1 on a one-core machine): the care-market and demand tables "
+            help="2 (the default; 1 on a one-core machine): the indicators other than delays "
             "are made in a second process meanwhile.",
         ),
     ] = None,

@@ -840,6 +840,7 @@ def compute(
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
         side_keys = [k for k in keys if not _reads_delay_variance(k)]
     try:
+        _FORKED_STATE[:] = [st]  # inherited by the forked process (not pickled)
         side = pool.submit(_indicator_parts_forked, side_keys) if pool else None
         t0 = time.perf_counter()
         put("delay_variance", *_delay_variance(), t0)
@@ -868,6 +869,7 @@ def compute(
         later |= market_tables | demand
         side_parts, side_seconds = side.result() if side else ({}, 0.0)
     finally:
+        _FORKED_STATE.clear()
         if pool:
             pool.shutdown(cancel_futures=True)
 
@@ -916,12 +918,15 @@ def _indicator_parts(keys: list[str], st: _State) -> dict[str, _Parts]:
     return parts
 
 
+_FORKED_STATE: list[_State] = []  # the state compute hands to its forked process
+
+
 def _indicator_parts_forked(keys: list[str]) -> tuple[dict[str, _Parts], float]:
-    """:func:`_indicator_parts` in the forked process, on the evidence being built that it
-    inherited, and the seconds it took (errors as :func:`asc_evidence.build.call_forked`)."""
+    """:func:`_indicator_parts` in the forked process, on the state :func:`compute` handed over
+    (:data:`_FORKED_STATE`, inherited), and the seconds it took (errors as
+    :func:`asc_evidence.build.call_forked`)."""
     t0 = time.perf_counter()
-    st = _BUILDING[0] if _BUILDING[0] is not None else _State(on_disk=False)
-    parts = build_mod.call_forked(_indicator_parts, keys, st)
+    parts = build_mod.call_forked(_indicator_parts, keys, _FORKED_STATE[0])
     return parts, time.perf_counter() - t0
 
 
@@ -943,9 +948,9 @@ def _delay_variance() -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
 
     responsible = sorted(
         {
-            indicators.delay_responsibility(i)
-            for i in indicators.INDICATORS.values()
-            if i.section == "delayed_discharges"
+            indicators.delay_responsibility(indicators.spec(k))
+            for k in indicators.INDICATORS
+            if _reads_delay_variance(k)
         }
     )
     return pack({(r,): indicators.delay_variance(r) for r in responsible}, KEYS["delay_variance"])
@@ -1069,8 +1074,10 @@ def build(
     workers: int | None = None,
 ) -> str:
     """Compute and write the evidence tables unless they are fresh; returns ``"built"`` or
-    ``"up to date"``. The code hash is taken before computing, so code edited during a build leaves the tables stale, not falsely fresh.
-    Registered caches are cleared when it ends."""
+    ``"up to date"``. ``workers``: see :func:`compute` (default
+    :func:`asc_evidence.build.default_workers`). The code hash is taken before computing, so code
+    edited during a build leaves the tables stale, not falsely fresh. Registered caches are
+    cleared when it ends."""
     try:
         if not force and status() == "fresh":
             if progress:
