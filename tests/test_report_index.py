@@ -88,12 +88,17 @@ def test_index_loads_offline_and_sorts(data, tmp_path: Path, offline_page) -> No
 
 
 def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
-    """run_all ends with national_index (the notebooks themselves are not run here)."""
+    """run_all ends with the national index, from the parts computed while the workers ran (the
+    notebooks themselves are not run here)."""
     calls = {}
 
     def fake_index(out, **kwargs):
         calls["out"], calls["kwargs"] = out, kwargs
         return out / "index.html"
+
+    def fake_parts(year):
+        calls["parts_year"] = year
+        return "frame", {"map": "png"}
 
     class Pool:
         def __init__(self, *a, **k) -> None:
@@ -109,12 +114,15 @@ def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
             from concurrent.futures import Future
 
             f = Future()
-            f.set_result([(c, "", "skipped in test") for c in a[0]])
+            f.set_result([(c, "", "skipped in test") for c in report._queued(a[0], 99)])
             return f
 
     monkeypatch.setattr(report, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr(report, "as_completed", lambda fs: fs)
-    monkeypatch.setattr(report, "national_index", fake_index)
-    out = report.run_all(out=tmp_path, codes=["E06000030"], workers=1)
+    monkeypatch.setattr(national, "write_index", fake_index)
+    monkeypatch.setattr(national, "index_parts", fake_parts)
+    out = report.run_all(out=tmp_path, codes=["E06000030"], workers=1, year="2019-20")
     assert out == tmp_path / "index.html"
     assert calls["kwargs"]["failed"] == {"E06000030": "skipped in test"}
+    assert calls["kwargs"]["parts"] == ("frame", {"map": "png"})
+    assert calls["parts_year"] == "2019-20"

@@ -207,12 +207,38 @@ def test_notebooks_are_shared_between_kernels_by_cost() -> None:
     assert report.kernel_groups(names, 1) == [names]
 
 
-def test_chunks_keep_every_worker_busy() -> None:
-    codes = [f"E{i:08d}" for i in range(153)]
-    sizes = [len(c) for c in report.chunks_for(codes, 2)]
-    assert sizes == [40, 40, 40, 33]  # at most MAX_CHUNK per kernel
-    assert [len(c) for c in report.chunks_for(codes[:6], 2)] == [3, 3]
-    assert [len(c) for c in report.chunks_for(codes[:5], 2, chunk_size=2)] == [2, 2, 1]
+def test_workers_take_councils_from_one_queue_and_renew_their_kernel() -> None:
+    """``--all`` workers take the next council when free (report._run_queue), so a worker never
+    waits while the other still has a fixed share left; every council runs exactly once, in the
+    queue's order, with a fresh kernel every ``per_kernel`` councils."""
+    import queue
+
+    todo: queue.Queue = queue.Queue()
+    for i in range(7):
+        todo.put(f"E{i:08d}")
+    kernels: list[list[str]] = []
+
+    def fake_chunk(codes, *args):  # one kernel: consumes the codes as it reports them
+        kernels.append([])
+        for code in codes:
+            kernels[-1].append(code)
+        return [(code, f"{code}/report.html", "") for code in kernels[-1]]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "_run_chunk", fake_chunk)
+        results = report._run_queue(todo, "out", None, 15, None, None, per_kernel=3)
+    assert [len(k) for k in kernels] == [3, 3, 1]
+    assert [code for code, _, _ in results] == [f"E{i:08d}" for i in range(7)]
+    assert todo.empty()
+    # a second worker sharing the queue takes councils one at a time, as the first leaves them
+    for i in range(4):
+        todo.put(f"E{i:08d}")
+    first, second = report._queued(todo, 10), report._queued(todo, 10)
+    assert [next(first), next(second), next(second), next(first)] == [
+        "E00000000", "E00000001", "E00000002", "E00000003",
+    ]  # fmt: skip
+    assert list(first) == []  # both stop when the queue is empty
+    assert list(second) == []
 
 
 def _source_notebooks(tmp_path) -> list:

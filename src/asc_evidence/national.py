@@ -367,6 +367,23 @@ def index_html(
     )
 
 
+def index_parts(
+    year: str | None = None,
+    codes: list[str] | None = None,
+    keys: tuple[str, ...] | list[str] = HEADLINE,
+    maps: bool = True,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """What the index page shows that takes time: :func:`national_frame` (every council's
+    verdicts) and a map per indicator (PNG, base64), keyed by indicator."""
+    from asc_evidence import charts
+
+    frame = national_frame(year, codes, keys)
+    if not maps:
+        return frame, {}
+    charts.setup()
+    return frame, {k: _png(category_map(frame, k)) for k in dict.fromkeys(frame["indicator"])}
+
+
 def write_index(
     out: Path,
     *,
@@ -376,23 +393,22 @@ def write_index(
     maps: bool = True,
     keys: tuple[str, ...] | list[str] = HEADLINE,
     progress=None,
+    parts: tuple[pd.DataFrame, dict[str, str]] | None = None,
 ) -> Path:
-    """Compute :func:`national_frame` and write ``out/index.html`` atomically; returns its path.
+    """Write ``out/index.html`` atomically from :func:`index_parts` (``parts``, or computed here
+    from ``year``, ``codes``, ``keys`` and ``maps``); returns its path.
 
     Councils with a report in ``out/<code>/report.html`` are linked.
     """
     import os
 
-    from asc_evidence import charts
     from asc_evidence.report import footer_html
 
-    if progress:
-        progress("national index: verdicts for every council")
-    frame = national_frame(year, codes, keys)
-    charts.setup()
-    images = (
-        {k: _png(category_map(frame, k)) for k in dict.fromkeys(frame["indicator"])} if maps else {}
-    )
+    if parts is None:
+        if progress:
+            progress("national index: verdicts for every council")
+        parts = index_parts(year, codes, keys, maps)
+    frame, images = parts
     out.mkdir(parents=True, exist_ok=True)
     links = {c for c in frame["council_code"].unique() if (out / c / "report.html").is_file()}
     page = index_html(frame, links=links, failed=failed, maps=images, footer=footer_html())

@@ -9,8 +9,9 @@ Speed: the notebooks read the national evidence tables (:mod:`asc_evidence.evide
 fresh, so a report only selects rows and draws. Notebooks are executed with nbclient directly
 (papermill, used before, takes about 3 s to import and rewrites the whole notebook, images
 included, before and after every cell); parameters are injected as papermill does
-(:func:`inject_parameters`). ``--all`` runs councils in chunks, one kernel per chunk, whose
-imports and evidence tables stay in memory between councils.
+(:func:`inject_parameters`). ``--all`` gives each worker process one kernel, whose imports and
+evidence tables stay in memory between councils; workers take the next council from a shared
+queue as they finish one, so they finish together.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import html
+import itertools
 import os
 import shutil
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
 from pathlib import Path
@@ -557,7 +559,7 @@ def _write_outputs(executed, council: Council, target: Path) -> Path:
 
 
 def _run_chunk(
-    codes: list[str],
+    codes: Iterable[str],
     out: str,
     year: str | None,
     neighbours: int,
@@ -565,6 +567,9 @@ def _run_chunk(
     done_queue=None,
 ) -> list[tuple[str, str, str]]:
     """Reports for several councils in ONE kernel, so imports and data loads happen once per chunk.
+
+    ``codes`` may be any iterable, read one code at a time (:func:`_run_queue` passes councils
+    taken from a queue as the kernel becomes free).
 
     Each council gets a fresh namespace (``%reset -f``) and its parameters
     (:func:`inject_parameters`); package-level caches (evidence and processed tables, indicators,
@@ -621,18 +626,45 @@ def _reset_namespace(client) -> None:
     client.execute_cell(cell, 0)
 
 
-#: Most councils run in one kernel by ``--all`` (a kernel's start and first imports are paid once
-#: per chunk; smaller chunks share the work out more evenly between workers).
-MAX_CHUNK = 40
+#: Most councils one kernel of ``--all`` reports before it is replaced by a fresh one (a kernel's
+#: start and first imports cost about 7 s; its memory stays flat over councils, so this is only a
+#: guard against slow growth). With 153 councils and two workers, each worker starts one kernel.
+MAX_PER_KERNEL = 80
 
 
-def chunks_for(todo: list[str], workers: int, chunk_size: int | None = None) -> list[list[str]]:
-    """``todo`` cut into chunks: ``chunk_size`` each, or by default as few as keep every worker
-    busy (``ceil(n / workers)``, at most :data:`MAX_CHUNK`)."""
-    import math
+def _queued(todo, limit: int) -> Iterator[str]:
+    """Codes taken from the queue ``todo`` one at a time, at most ``limit``, until it is empty."""
+    import queue as queue_mod
 
-    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / max(workers, 1))))
-    return [todo[i : i + size] for i in range(0, len(todo), size)]
+    for _ in range(limit):
+        try:
+            yield todo.get_nowait()
+        except (queue_mod.Empty, EOFError, OSError):
+            return
+
+
+def _run_queue(
+    todo,
+    out: str,
+    year: str | None,
+    neighbours: int,
+    neighbour_file: str | None,
+    done_queue=None,
+    per_kernel: int = MAX_PER_KERNEL,
+) -> list[tuple[str, str, str]]:
+    """One worker of ``--all``: reports for councils taken from the queue ``todo`` as the kernel
+    becomes free (:func:`_run_chunk`), in a fresh kernel every ``per_kernel`` councils, until the
+    queue is empty. Workers sharing one queue finish within a council of each other, whatever
+    each council costs (fixed chunks left one worker idle for minutes at the end)."""
+    results: list[tuple[str, str, str]] = []
+    while True:
+        codes = _queued(todo, per_kernel)
+        first = next(codes, None)
+        if first is None:
+            return results
+        results += _run_chunk(
+            itertools.chain([first], codes), out, year, neighbours, neighbour_file, done_queue
+        )
 
 
 def run_all(
@@ -645,23 +677,27 @@ def run_all(
     codes: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
-    chunk_size: int | None = None,
+    per_kernel: int = MAX_PER_KERNEL,
 ) -> Path:
     """Reports for every current council (or ``codes``) in parallel worker processes, plus the
     national index page (:func:`national_index`).
 
     Inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`); councils that
     cannot be reported (e.g. no row in the neighbour file) are listed as failed without running.
-    Councils are run in chunks of ``chunk_size`` per kernel (default: :func:`chunks_for`; see
-    :func:`_run_chunk`); each report folder is replaced only when its new report is complete. The
-    national evidence tables are built first when they are not fresh. The progress bar moves as
-    each council finishes; a council's error is kept and listed at the end, not raised. Run
-    :func:`ensure_evidence` first (``report --all`` does) so the national tables are not
-    recomputed in every council's report.
+    Each of ``workers`` processes runs councils in one kernel, taking the next council from a
+    shared queue when it finishes one (:func:`_run_queue`; a fresh kernel every ``per_kernel``
+    councils); each report folder is replaced only when its new report is complete. The national
+    index's verdicts and maps are computed in this process while the workers run
+    (:func:`asc_evidence.national.index_parts`), so no core waits for them at the end. The progress
+    bar moves as each council finishes; a council's error is kept and listed at the end, not
+    raised. Run :func:`ensure_evidence` first (``report --all`` does) so the national tables are
+    not recomputed in every council's report.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
-    from asc_evidence import validate
+    from asc_evidence import national, validate
 
     if not isinstance(workers, int) or workers < 1:
         msg = f"--workers {workers}"
@@ -678,14 +714,20 @@ def run_all(
     out = inputs.out
     failed: dict[str, str] = dict(inputs.skipped)
     todo = [c.code for c in inputs.councils if c.code not in failed]
-    chunks = chunks_for(todo, workers, chunk_size)
     done: dict[str, str] = {}
     nb_file = str(inputs.neighbour_file) if inputs.neighbour_file else None
-    with _progress_queue() as queue, ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(_run_chunk, c, str(out), inputs.year, inputs.neighbours, nb_file, queue)
-            for c in chunks
-        ]
+    with (
+        _manager() as manager,
+        ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool,
+        ThreadPoolExecutor(max_workers=1) as side,
+    ):
+        todo_queue, queue = manager.Queue(), manager.Queue()
+        for code in todo:
+            todo_queue.put(code)
+        args = (todo_queue, str(out), inputs.year, inputs.neighbours, nb_file, queue, per_kernel)
+        futures = [pool.submit(_run_queue, *args) for _ in range(min(workers, len(todo)))]
+        # started after the workers are forked (a fork while a thread holds a lock can hang)
+        parts = side.submit(national.index_parts, inputs.year)
         with tqdm(total=len(todo), desc="councils", disable=progress is None) as bar:
             ticked: set[str] = set()
             pending = set(futures)
@@ -705,7 +747,9 @@ def run_all(
                         if code not in ticked:
                             ticked.add(code)
                             bar.update(1)
-    index = national_index(out, year=inputs.year, failed=failed, progress=progress)
+        if progress:
+            progress("national index")
+        index = national.write_index(out, year=inputs.year, failed=failed, parts=parts.result())
     if failed and progress:
         progress(
             f"{len(failed)} council(s) failed: "
@@ -715,13 +759,13 @@ def run_all(
 
 
 @contextlib.contextmanager
-def _progress_queue():
-    """A queue worker processes can put finished councils on (a manager process's queue)."""
+def _manager():
+    """A manager process, whose queues worker processes share (councils to do; councils done)."""
     import multiprocessing
 
     manager = multiprocessing.Manager()
     try:
-        yield manager.Queue()
+        yield manager
     finally:
         manager.shutdown()
 
