@@ -13,7 +13,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import nbformat
+import numpy as np
 import pytest
 
 from asc_evidence import charts, report
@@ -104,6 +106,55 @@ def test_text_sizes_shared_between_figures_change_no_figure(monkeypatch) -> None
     assert charts.svg(fig) == alone
     plt.close(fig)
     plt.close(other)
+
+
+def _log_figure(xmin: float, xmax: float, *, every_minor: bool) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=90)
+    x = np.geomspace(xmin, xmax, 30)
+    ax.scatter(x, np.log(x))
+    charts.log_x(ax)
+    if every_minor:  # matplotlib's own minor ticks of a log axis
+        ax.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs="auto"))
+    ax.set_title("A funnel's axis")
+    return fig
+
+
+def _png(fig: plt.Figure) -> bytes:
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("xmin", "xmax", "wide"),
+    # a funnel's spans (more than a decade: matplotlib's LogFormatter labels only powers of ten,
+    # and minor ticks of LogLocator(subs="auto") are at 2..9 times a power, so none is labelled),
+    # and narrow spans where the formatter labels some minor ticks (2, 3, 4, 6 times a power)
+    [(300, 2e5, True), (1_000, 5e6, True), (50, 800, False), (20, 60, False)],
+)
+def test_minor_ticks_that_draw_nothing_are_left_out(xmin, xmax, wide) -> None:
+    """charts.ShownLogMinorLocator leaves out a log axis's minor ticks that have no mark, no grid
+    line and an empty label, and only those: the picture is the same pixels as with every minor
+    tick; with tick marks turned on, every minor tick is kept."""
+    charts.setup()
+    shown, every = (_log_figure(xmin, xmax, every_minor=flag) for flag in (False, True))
+    assert _png(shown) == _png(every)  # the same picture (rendered, so ticks are updated)
+    located = every.axes[0].xaxis.get_minorticklocs()
+    labels = [t.get_text() for t in every.axes[0].xaxis.get_minorticklabels()]
+    assert len(located) == len(labels) > 0
+    kept = shown.axes[0].xaxis.get_minorticklocs()
+    assert list(kept) == [x for x, label in zip(located, labels, strict=True) if label]
+    assert [t.get_text() for t in shown.axes[0].xaxis.get_minorticklabels()] == [
+        label for label in labels if label
+    ]
+    assert (len(kept) == 0) is wide
+    marked = _log_figure(xmin, xmax, every_minor=False)
+    marked.axes[0].tick_params(axis="x", which="minor", bottom=True)
+    assert len(marked.axes[0].xaxis.get_minorticklocs()) == len(
+        every.axes[0].xaxis.get_minorticklocs()
+    )
+    for fig in (shown, every, marked):
+        plt.close(fig)
 
 
 def test_caption_is_inside_the_figure_under_the_axes_and_whole() -> None:

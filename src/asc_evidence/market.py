@@ -58,7 +58,7 @@ References
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -389,6 +389,14 @@ def capacity_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+@register_cache
+@lru_cache(maxsize=4)
+def _pooled_neighbours(areas: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`pooled` capacity of the neighbours' ``areas`` (remembered: a council's report asks
+    for its neighbours' capacity five times; callers copy before changing it)."""
+    return pooled(capacity_tables()[1], list(areas), "neighbours")
+
+
 def capacity_for(council_code: str, neighbours: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """The council's capacity rows with its neighbours (pooled) and England, ``role`` labelled.
 
@@ -406,7 +414,7 @@ def capacity_for(council_code: str, neighbours: tuple[str, ...] | list[str]) -> 
     nb_areas = sorted(set(nb["area_code"]) - {own_area})
     parts = [mine.assign(role="council")]
     if nb_areas:
-        parts.append(pooled(frame, nb_areas, "neighbours").assign(role="neighbours"))
+        parts.append(_pooled_neighbours(tuple(nb_areas)).assign(role="neighbours"))
     parts.append(table[table["council_code"] == ENGLAND].assign(role="England"))
     return pd.concat(parts, ignore_index=True)
 

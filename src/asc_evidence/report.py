@@ -113,7 +113,12 @@ def merge_notebooks(paths: list[Path]):  # -> nbformat.NotebookNode
 
 
 def split_notebook(nb, out_dir: Path) -> list[Path]:
-    """Write the executed cells of each source notebook back to its own file in ``out_dir``."""
+    """Write the executed cells of each source notebook back to its own file in ``out_dir``.
+
+    Each part is written as :func:`nbformat.write` writes it, without validating it again: it is
+    some of the cells and the metadata of ``nb``, which :func:`_write_outputs` writes (and so
+    validates) as ``report.ipynb`` (nbformat only logs an invalid notebook, as here).
+    """
     nbformat = _nbformat()
 
     current = nb.cells[0].metadata.get("asc_source", "report.ipynb") if nb.cells else "report.ipynb"
@@ -123,10 +128,10 @@ def split_notebook(nb, out_dir: Path) -> list[Path]:
         current = cell.metadata.setdefault("asc_source", current)
     written = []
     for name in dict.fromkeys(c.metadata["asc_source"] for c in nb.cells):
-        part = copy.deepcopy(nb)
+        part = copy.copy(nb)  # the cells and metadata are shared, not changed
         part.cells = [c for c in nb.cells if c.metadata["asc_source"] == name]
         path = out_dir / f"{safe_name(Path(name).stem)}.ipynb"
-        nbformat.write(part, path)
+        path.write_text(nbformat.v4.writes(part) + "\n", encoding="utf-8")  # as nbformat.write
         written.append(path)
     return written
 
@@ -138,7 +143,8 @@ def to_html(nb, title: str, footer: str = "") -> str:
     mermaid scripts it would load from a CDN; print-friendly CSS) and appends ``footer`` (HTML).
     """
     exporter = _exporter()
-    nb = copy.deepcopy(nb)
+    nb = copy.copy(nb)  # the exporter copies the notebook itself; only the metadata is changed
+    nb.metadata = copy.copy(nb.metadata)
     nb.metadata["title"] = title
     nb.metadata["asc_footer"] = footer
     body, _ = exporter.from_notebook_node(nb)
