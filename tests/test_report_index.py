@@ -96,9 +96,9 @@ def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
         calls["out"], calls["kwargs"] = out, kwargs
         return out / "index.html"
 
-    def fake_parts(year):
-        calls["parts_year"] = year
-        return "frame", {"map": "png"}
+    def fake_frame(year):
+        calls["frame_year"] = year
+        return "frame"
 
     class Pool:
         def __init__(self, *a, **k) -> None:
@@ -120,9 +120,9 @@ def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(report, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr(report, "as_completed", lambda fs: fs)
     monkeypatch.setattr(national, "write_index", fake_index)
-    monkeypatch.setattr(national, "index_parts", fake_parts)
+    monkeypatch.setattr(national, "national_frame", fake_frame)
     out = report.run_all(out=tmp_path, codes=["E06000030"], workers=1, year="2019-20")
     assert out == tmp_path / "index.html"
     assert calls["kwargs"]["failed"] == {"E06000030": "skipped in test"}
-    assert calls["kwargs"]["parts"] == ("frame", {"map": "png"})
-    assert calls["parts_year"] == "2019-20"
+    assert calls["kwargs"]["frame"] == "frame"  # the verdicts computed while the workers ran
+    assert calls["frame_year"] == "2019-20"

@@ -367,21 +367,13 @@ def index_html(
     )
 
 
-def index_parts(
-    year: str | None = None,
-    codes: list[str] | None = None,
-    keys: tuple[str, ...] | list[str] = HEADLINE,
-    maps: bool = True,
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """What the index page shows that takes time: :func:`national_frame` (every council's
-    verdicts) and a map per indicator (PNG, base64), keyed by indicator."""
+def index_maps(frame: pd.DataFrame) -> dict[str, str]:
+    """A map per indicator of :func:`national_frame`'s ``frame`` (PNG, base64), keyed by
+    indicator. Drawn with pyplot: call it from the main thread (a GUI backend may refuse others)."""
     from asc_evidence import charts
 
-    frame = national_frame(year, codes, keys)
-    if not maps:
-        return frame, {}
     charts.setup()
-    return frame, {k: _png(category_map(frame, k)) for k in dict.fromkeys(frame["indicator"])}
+    return {k: _png(category_map(frame, k)) for k in dict.fromkeys(frame["indicator"])}
 
 
 def write_index(
@@ -393,10 +385,10 @@ def write_index(
     maps: bool = True,
     keys: tuple[str, ...] | list[str] = HEADLINE,
     progress=None,
-    parts: tuple[pd.DataFrame, dict[str, str]] | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``out/index.html`` atomically from :func:`index_parts` (``parts``, or computed here
-    from ``year``, ``codes``, ``keys`` and ``maps``); returns its path.
+    """Write ``out/index.html`` atomically: :func:`national_frame` (``frame``, or computed here
+    from ``year``, ``codes`` and ``keys``) and, with ``maps``, :func:`index_maps`; returns its path.
 
     Councils with a report in ``out/<code>/report.html`` are linked.
     """
@@ -404,11 +396,11 @@ def write_index(
 
     from asc_evidence.report import footer_html
 
-    if parts is None:
+    if frame is None:
         if progress:
             progress("national index: verdicts for every council")
-        parts = index_parts(year, codes, keys, maps)
-    frame, images = parts
+        frame = national_frame(year, codes, keys)
+    images = index_maps(frame) if maps else {}
     out.mkdir(parents=True, exist_ok=True)
     links = {c for c in frame["council_code"].unique() if (out / c / "report.html").is_file()}
     page = index_html(frame, links=links, failed=failed, maps=images, footer=footer_html())

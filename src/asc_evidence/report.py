@@ -693,8 +693,9 @@ def run_all(
     Each of ``workers`` processes runs councils in one kernel, taking the next council from a
     shared queue when it finishes one (:func:`_run_queue`; a fresh kernel every ``per_kernel``
     councils); each report folder is replaced only when its new report is complete. The national
-    index's verdicts and maps are computed in this process while the workers run
-    (:func:`asc_evidence.national.index_parts`), so no core waits for them at the end. The progress
+    index's verdicts are computed in a thread of this process while the workers run
+    (:func:`asc_evidence.national.national_frame`, pandas only), so no core waits for them at the
+    end; its maps are drawn last, in the main thread. The progress
     bar moves as each council finishes; a council's error is kept and listed at the end, not
     raised. Run :func:`ensure_evidence` first (``report --all`` does) so the national tables are
     not recomputed in every council's report.
@@ -732,8 +733,9 @@ def run_all(
             todo_queue.put(code)
         args = (todo_queue, str(out), inputs.year, inputs.neighbours, nb_file, queue, per_kernel)
         futures = [pool.submit(_run_queue, *args) for _ in range(min(workers, len(todo)))]
-        # started after the workers are forked (a fork while a thread holds a lock can hang)
-        parts = side.submit(national.index_parts, inputs.year)
+        # started after the workers are forked (a fork while a thread holds a lock can hang);
+        # pandas only: the maps are drawn at the end, in the main thread (pyplot)
+        verdicts = side.submit(national.national_frame, inputs.year)
         with tqdm(total=len(todo), desc="councils", disable=progress is None) as bar:
             ticked: set[str] = set()
             pending = set(futures)
@@ -755,7 +757,7 @@ def run_all(
                             bar.update(1)
         if progress:
             progress("national index")
-        index = national.write_index(out, year=inputs.year, failed=failed, parts=parts.result())
+        index = national.write_index(out, year=inputs.year, failed=failed, frame=verdicts.result())
     if failed and progress:
         progress(
             f"{len(failed)} council(s) failed: "
