@@ -467,3 +467,4 @@ def load(name: str) -> pd.DataFrame:
 register_cache(fetch_mod.registry)
 register_cache(councils.register)
 register_cache(councils._index)
+register_cache(councils._by_code)

@@ -174,11 +174,16 @@ def lookup(query: str) -> Council:
                 n for n in names if normalise(query)[:4] and normalise(query)[:4] in normalise(n)
             ][:3]
         raise UnknownCouncilError(query, suggestions)
-    row = register().set_index("code").loc[code]
-    return Council(
-        code=code,
-        **{k: row[k] for k in ("name", "nhs_code", "region", "type", "valid_from", "valid_to")},
-    )
+    return _by_code()[code]
+
+
+@cache
+def _by_code() -> dict[str, Council]:
+    """Every council of the register by ONS code (made once: a report looks councils up dozens
+    of times)."""
+    fields = ("code", "name", "nhs_code", "region", "type", "valid_from", "valid_to")
+    rows = register()[list(fields)].itertuples(index=False)
+    return {row[0]: Council(**dict(zip(fields, row, strict=True))) for row in rows}
 
 
 def current() -> pd.DataFrame:

@@ -14,10 +14,12 @@ indicator's spec (:data:`asc_evidence.indicators.INDICATORS`), so notebooks type
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 
 from asc_evidence import charts, compare, indicators, verdict
+from asc_evidence.build import register_cache
 from asc_evidence.common import freeze_live_objects
 from asc_evidence.councils import Council, register, require_current
 
@@ -175,6 +177,14 @@ def table(df: pd.DataFrame) -> None:
 def sources_markdown(keys: tuple[str, ...] | list[str]) -> str:
     """'Sources' line for indicators: each spec's source, then the official pages (registry)
     of the datasets behind them, with links; ONS population estimates for rates."""
+    return _sources_html(tuple(keys))
+
+
+@register_cache
+@cache
+def _sources_html(keys: tuple[str, ...]) -> str:
+    """:func:`sources_markdown`, made once per process for each tuple of indicators (it depends
+    on nothing else; a report shows 18 such lines, and ``--all`` the same ones for every council)."""
     import html
 
     reg = pd.read_csv(_registry()).dropna(subset=["official_page"])
