@@ -209,9 +209,10 @@ def test_shared_inputs_and_all_councils_at_once_change_nothing(fresh) -> None:
 
 
 def test_the_forked_part_gives_the_same_tables_and_keeps_its_errors(monkeypatch) -> None:
-    """With two workers the indicators other than delays, the care market and demand are made in
-    a forked process: the same tables come back, in the indicators' order, and a failure there
-    raises its own error here. Each part notes the process that made it (``pid``)."""
+    """With two workers the indicators other than delays are made in a forked process (the
+    delays, neighbours, care market and demand in this one): the same tables come back, in the
+    indicators' order, and a failure raises its own error here. Each part notes the process that
+    made it (``pid``)."""
     from asc_evidence import indicators, market, verdict
     from asc_evidence.errors import SchemaChangedError
 

@@ -88,7 +88,7 @@ def test_index_loads_offline_and_sorts(data, tmp_path: Path, offline_page) -> No
 
 
 def test_run_all_writes_the_national_index(monkeypatch, tmp_path: Path) -> None:
-    """run_all ends with the national index, from the parts computed while the workers ran (the
+    """run_all ends with the national index, from the verdicts computed while the workers ran (the
     notebooks themselves are not run here)."""
     calls = {}
 

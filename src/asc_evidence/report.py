@@ -639,13 +639,16 @@ MAX_PER_KERNEL = 80
 
 
 def _queued(todo, limit: int) -> Iterator[str]:
-    """Codes taken from the queue ``todo`` one at a time, at most ``limit``, until it is empty."""
+    """Codes taken from the queue ``todo`` one at a time, at most ``limit``, until it is empty.
+
+    Only an empty queue ends it: a lost connection to the queue's manager raises, so the worker
+    fails (and ``run_all`` with it) rather than leaving councils silently unreported."""
     import queue as queue_mod
 
     for _ in range(limit):
         try:
             yield todo.get_nowait()
-        except (queue_mod.Empty, EOFError, OSError):
+        except queue_mod.Empty:
             return
 
 
@@ -686,7 +689,7 @@ def run_all(
     per_kernel: int = MAX_PER_KERNEL,
 ) -> Path:
     """Reports for every current council (or ``codes``) in parallel worker processes, plus the
-    national index page (:func:`national_index`).
+    national index page (as :func:`national_index` writes it).
 
     Inputs are checked first (:func:`asc_evidence.validate.check_report_inputs`); councils that
     cannot be reported (e.g. no row in the neighbour file) are listed as failed without running.
@@ -723,16 +726,17 @@ def run_all(
     todo = [c.code for c in inputs.councils if c.code not in failed]
     done: dict[str, str] = {}
     nb_file = str(inputs.neighbour_file) if inputs.neighbour_file else None
+    n_workers = min(workers, len(todo))
     with (
         _manager() as manager,
-        ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool,
+        ProcessPoolExecutor(max_workers=max(1, n_workers)) as pool,
         ThreadPoolExecutor(max_workers=1) as side,
     ):
         todo_queue, queue = manager.Queue(), manager.Queue()
         for code in todo:
             todo_queue.put(code)
         args = (todo_queue, str(out), inputs.year, inputs.neighbours, nb_file, queue, per_kernel)
-        futures = [pool.submit(_run_queue, *args) for _ in range(min(workers, len(todo)))]
+        futures = [pool.submit(_run_queue, *args) for _ in range(n_workers)]
         # started after the workers are forked (a fork while a thread holds a lock can hang);
         # pandas only: the maps are drawn at the end, in the main thread (pyplot)
         verdicts = side.submit(national.national_frame, inputs.year)
@@ -806,7 +810,8 @@ def national_index(
     reports found in ``out``, and the councils in ``failed``.
 
     Computed in this process from the processed tables (no notebook is run), so it can be rebuilt
-    on its own; :func:`run_all` calls it last. See :mod:`asc_evidence.national`.
+    on its own; :func:`run_all` writes the same page, with the verdicts computed while its
+    workers run. See :mod:`asc_evidence.national`.
     """
     from asc_evidence import national
 
