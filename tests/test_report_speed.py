@@ -108,6 +108,32 @@ def test_text_sizes_shared_between_figures_change_no_figure(monkeypatch) -> None
     plt.close(other)
 
 
+@pytest.mark.parametrize(
+    ("size", "weight", "lines"), [(8, "normal", 1), (12, "bold", 1), (10, "normal", 3)]
+)
+def test_remembered_font_heights_lay_texts_out_as_matplotlib_does(size, weight, lines) -> None:
+    """charts._RecordingSVG gives matplotlib the font heights of a text's layout from a memo
+    (charts._SVG_FONT_HEIGHTS): every text is laid out exactly as by matplotlib's own SVG
+    renderer, which reads them from the font's tables each time."""
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    fig = plt.figure(figsize=(4, 3), dpi=72)  # svg() lays figures out at 72 dpi
+    text = fig.text(0.1, 0.5, "\n".join(["Delayed days, lp"] * lines), fontsize=size,
+                    fontweight=weight)  # fmt: skip
+    plain = RendererSVG(288, 216, io.StringIO())
+    assert not hasattr(plain, "_get_font_height_metrics")  # matplotlib reads the tables itself
+    recording = charts._RecordingSVG(288, 216, io.StringIO())
+
+    def layout(renderer) -> tuple:
+        box, *rest = text._get_layout(renderer)
+        return (tuple(box.extents), *rest)
+
+    for _ in range(2):  # measured, then remembered
+        assert layout(recording) == layout(plain)
+    assert len(charts._SVG_FONT_HEIGHTS) >= 1
+    plt.close(fig)
+
+
 def _log_figure(xmin: float, xmax: float, *, every_minor: bool) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 3), dpi=90)
     x = np.geomspace(xmin, xmax, 30)

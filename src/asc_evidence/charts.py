@@ -143,11 +143,33 @@ _text_metrics = getattr(
 _SVG_TEXT_SIZES: dict[tuple[str, object, object], tuple[float, float, float]] = {}
 _SVG_TEXT_SIZES_MAX = 100_000  # emptied when full (a report measures a few thousand texts)
 
+#: Line heights of the fonts of SVG texts in this process, by font: matplotlib looks the font up
+#: and reads its tables again each time it lays a text out (about 3,800 times a report).
+_SVG_FONT_HEIGHTS: dict[object, tuple[float, float, float]] = {}
+
+
+def _font_height_metrics(prop, dpi: float) -> tuple[float, float, float]:
+    """Ascent, descent and line gap of the font of ``prop`` at ``dpi``, as matplotlib's
+    ``Text._get_layout`` reads them from the font's OS/2 or hhea table (matplotlib 3.11)."""
+    from matplotlib.font_manager import fontManager, get_font
+
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+        return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None  # matplotlib then measures "lp"
+
 
 class _RecordingSVG(RendererSVG):
     """matplotlib's SVG renderer, keeping the box of every text it draws (SVG units: points
-    from the top left, as the renderer is given them), with text sizes shared by every figure
-    (:data:`_SVG_TEXT_SIZES`)."""
+    from the top left, as the renderer is given them), with text sizes and font heights shared
+    by every figure (:data:`_SVG_TEXT_SIZES`, :data:`_SVG_FONT_HEIGHTS`)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -163,6 +185,15 @@ class _RecordingSVG(RendererSVG):
                 _SVG_TEXT_SIZES.clear()
             size = _SVG_TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
         return size
+
+    def _get_font_height_metrics(self, prop) -> tuple[float, float, float]:
+        # matplotlib's hook for a backend's own font heights (``Text._get_layout``); an SVG
+        # figure is laid out at 72 dpi (:func:`svg`)
+        key = prop.copy()  # font properties are mutable: the key keeps the ones measured
+        heights = _SVG_FONT_HEIGHTS.get(key)
+        if heights is None:
+            heights = _SVG_FONT_HEIGHTS[key] = _font_height_metrics(key, 72)
+        return heights
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None) -> None:
         # (x, y) is where the line's baseline starts, with y running down (the renderer flips
@@ -264,9 +295,11 @@ def svg(fig: plt.Figure) -> str | None:
             base.outer = renderer
             fig.draw(renderer)
             top_of = height * 72  # display y (up from the bottom) to SVG y (down from the top)
-            boxes = [ax.bbox for ax in fig.axes if ax.get_visible()]
+            boxed = [ax for ax in fig.axes if ax.get_visible()]
+            boxes = [ax.bbox for ax in boxed]
             legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
-            boxes += [g.get_window_extent(renderer) for g in legends if g and g.get_visible()]
+            drawn = [g for g in legends if g and g.get_visible() and g.axes in (None, *boxed)]
+            boxes += [g.legendPatch.get_bbox() for g in drawn]  # as drawn: not placed again
             edges = [(b.x0, top_of - b.y1, b.x1, top_of - b.y0) for b in boxes]
             edges += base.text_boxes
             renderer.finalize()
