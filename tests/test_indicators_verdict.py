@@ -407,3 +407,90 @@ def test_significant_on_an_approximated_count_is_only_indicative(
 def test_equal_at_display_precision_is_about_the_same() -> None:
     assert verdict._direction(3.14, 3.06) == "about the same as"  # both show as 3.1
     assert verdict._direction(3.16, 3.04) == "higher than"
+
+
+def test_a_split_councils_own_area_is_not_its_neighbour(require_processed) -> None:
+    """Before the 2023 split, Cumberland and Westmorland and Furness both show Cumbria's figure:
+    W&F is then the same area as Cumberland, not a neighbour. The comparison table and the trend
+    chart leave it out, as the verdict does, so all three give the same neighbours' value."""
+    from asc_evidence import compare
+
+    require_processed("ascof", "ascof_timeseries", "population_mye", "council_profile")
+    cumberland, wf = "E06000063", "E06000064"
+    neighbours = verdict.neighbour_set(cumberland, 15, "")
+    assert wf in neighbours  # the model pairs them: the case under test
+    v = verdict.benchmark("admissions_65", cumberland, "2022-23", neighbours)
+    table = compare.comparison_table("admissions_65", cumberland, neighbours, "2022-23")
+    assert "Westmorland and Furness" not in table.index
+    assert v.neighbours_n == len(neighbours) - 1 == (table["Compared as"] == "neighbour").sum()
+    combined = float(table.loc["Neighbours (combined)"].iloc[1].replace(",", ""))
+    assert combined == pytest.approx(v.neighbours_value, abs=0.05)
+    assert any(n.startswith("Westmorland and Furness is left out") and "Cumbria's" in n
+               for n in table.attrs["notes"])  # fmt: skip
+    frame = compare.trend_frame("admissions_65", cumberland, neighbours)
+    nb = frame[frame["series"].str.startswith("Neighbours") & (frame["period"] == "2022-23")]
+    assert nb["value"].iloc[0] == pytest.approx(v.neighbours_value)
+    # after the split (2024-25) W&F has its own figure and is a neighbour again
+    later = compare.comparison_table("admissions_65", cumberland, neighbours, "2024-25")
+    assert "Westmorland and Furness" in later.index
+
+
+def test_rate_over_an_approximated_population_is_not_an_exact_trend(require_processed) -> None:
+    """Nursing placements 2008-09 to 2013-14 divide published counts by mid-2014's population
+    carried back (flagged): the change a year is the slope of the values, not a Poisson GLM on
+    counts over a frozen denominator, and the sentence says the population is approximated."""
+    from asc_evidence import compare
+
+    require_processed("unit_costs", "population_mye", "population_2014")
+    bury = "E08000002"
+    mine = compare.latest_segment("nursing_65", bury, "2013-14")
+    assert mine["flag"].str.contains("population for mid-2011 taken as mid-2014").any()
+    assert mine["numerator"].notna().all()  # published counts: the old rule called this exact
+    summary = compare.trend_summary("nursing_65", bury, (), upto="2013-14")
+    row = summary.loc[summary.index.str.contains("change a year")].iloc[0]
+    notes = " ".join(summary.attrs["notes"])
+    method = next(n for n in summary.attrs["notes"] if n.startswith(f"{row['Method']}."))
+    assert "OLS slope on published values (counts or populations approximated)" in method, notes
+    v = verdict.benchmark("nursing_65", bury, "2011-12", ())
+    assert "The population behind the rate is approximated" in v.sentence
+    assert "count behind it" not in v.sentence
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        ("approximation: numerator = published rate x ONS population / 100,000",
+         "the count behind it is approximated from the published rate and ONS population"),
+        ("approximation: denominator from 2020-21, numerator = % x denominator",
+         "its count and denominator are approximated from 2020-21's denominator"),
+        ("approximation: mid-2016 population interpolated (mid-2014, mid-2018)",
+         "the population behind the rate is approximated from other years' estimates"),
+        ("boundary: predecessor area (Cumbria)", ""),
+    ],
+)  # fmt: skip
+def test_approximations_are_named_for_what_they_approximate(flag: str, words: str) -> None:
+    assert verdict.approximated(flag) == words
+
+
+def test_no_count_at_all_is_not_called_too_few_councils(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Admissions 18-64 in 2017-18: no council has a count (none published, no population for
+    mid-2017 to derive one): the reason says so, not "too few councils"."""
+    codes = _councils(5)
+    table = _indicator_table({c: (np.nan, np.nan) for c in codes}, 14.0, "admissions_18_64")
+    table["value"] = [13.0, 15.0, 12.0, 16.0, 14.5, 14.0][: len(table)]
+    monkeypatch.setattr(indicators, "get", lambda key: table)
+    v = verdict.benchmark("admissions_18_64", codes[0], "2020-21", ())
+    assert "no council has a count for 2020-21" in v.sentence
+    assert "too few councils" not in v.sentence
+
+
+def test_delayed_transfer_intervals_are_named_quasi_poisson(require_processed) -> None:
+    """Delayed days are compared from quasi-Poisson intervals (the within-council dispersion),
+    not Fingertips' plain Poisson: the sentence says so; admissions keep "the Fingertips method"."""
+    require_processed("dtoc_monthly", "ascof", "population_mye", "population_2014")
+    v = verdict.benchmark("delayed_social_care", "E08000002", "2018-19", ())
+    assert callable(verdict.within_dispersion(indicators.spec("delayed_social_care"), "2018-19"))
+    assert "(the Fingertips method, with quasi-Poisson intervals" in v.sentence
+    a = verdict.benchmark("admissions_65", "E08000002", "2022-23", ())
+    assert "(the Fingertips method):" in a.sentence
+    assert "quasi-Poisson" not in a.sentence

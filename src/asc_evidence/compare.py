@@ -200,6 +200,9 @@ def comparison_table(
     region = reg.loc[council, "region"]
     regions = reg["region"].to_dict()
     same_region = [c for c in rows.index if c in regions and regions[c] == region]
+    own = _own_area(rows, council)
+    shared = [c for c in neighbours if c in rows.index and _own_area(rows, c) == own != ""]
+    neighbours = tuple(c for c in neighbours if c not in shared)  # as the verdict counts them
     members = [c for c in (council, *neighbours) if c in rows.index]
     england = england_value(key, period)
     table = _with_ci(rows.loc[members], key, england)
@@ -236,8 +239,20 @@ def comparison_table(
         among=out["Compared as"].isin(["this council", "neighbour"]),
     )
     shown = for_display(out, "Area", decimals=2 if ind.kind == "price" else 1)
-    shown.attrs["notes"] = out.attrs["notes"]
+    shown.attrs["notes"] = out.attrs["notes"] + [
+        f"{rows.loc[c, 'council_name']} is left out of the neighbours: its {period} figure is "
+        f"{rows.loc[c].get('area_name', own)}'s, the same as this council's."
+        for c in shared
+    ]
     return shown
+
+
+def _own_area(rows: pd.DataFrame, code: str) -> str:
+    """The area whose figure a council's row gives (a predecessor's before a split; "" when the
+    table has no ``area_code``): two councils sharing one are the same figure, never neighbours."""
+    if "area_code" not in rows or code not in rows.index:
+        return ""
+    return str(rows.loc[code, "area_code"])
 
 
 def council_series(key: str, council: str, upto: str | None = None) -> pd.DataFrame:
@@ -326,7 +341,11 @@ def _trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.Data
     mine = council_series(key, council)[["period", "value", "segment"]].assign(series=name)
     parts.append(mine)
     nb = t[t["council_code"].isin(neighbours)]
-    if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once
+    if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once,
+        # and a neighbour whose figure is the council's own area (before a split) not at all
+        own = t.loc[t["council_code"] == council, ["period", "area_code"]]
+        nb = nb.merge(own, on=["period", "area_code"], how="left", indicator=True)
+        nb = nb[nb["_merge"] == "left_only"].drop(columns="_merge")
         nb = nb.drop_duplicates(["period", "area_code"])
     g = combined_value(nb, ind, by="period").reset_index()
     parts.append(g.assign(series=f"Neighbours ({combined_label(ind)})"))
@@ -342,7 +361,8 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     definition, one area), up to ``upto``.
 
     Proportions with counts: chi-square test for linear trend on the counts; rates: weighted slope
-    from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers); survey estimates:
+    from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers), not calculated
+    when a year rests on fewer than ``trends.MIN_TREND_COUNT`` events; survey estimates:
     weighted slope from their published 95% intervals (value +/- margin of error); prices have no
     interval, so no marker ("Cannot be calculated"). Approximated counts are named in ``method``.
     """
@@ -373,7 +393,7 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     elif (ci := evidence.row_intervals(key, indicators.get(key), mine)) is not None:
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=ci[0], upper95=ci[1], kind="value",
-            polarity=ind.polarity,
+            polarity=ind.polarity, counts=mine["numerator"],
         )  # fmt: skip
     else:
         lo, hi = np.full(len(mine), np.nan), np.full(len(mine), np.nan)
@@ -384,11 +404,13 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
             lo[i], hi[i] = ci[0][0], ci[1][0]
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
-            polarity=ind.polarity,
+            polarity=ind.polarity, counts=mine["numerator"],
         )  # fmt: skip
     if approx:
         r = dataclasses.replace(
-            r, method=r.method + "; some counts approximated (see flags), so indicative"
+            r,
+            method=r.method
+            + "; some counts or populations approximated (see flags), so indicative",
         )
     return r
 
@@ -413,7 +435,8 @@ def trend_summary(
 
     * the Fingertips recent trend (:func:`recent_trend`);
     * the annual change over the whole segment: Poisson/binomial GLM
-      (:func:`~asc_evidence.stats.trends.trend_test`) where every year has published counts, else
+      (:func:`~asc_evidence.stats.trends.trend_test`) where every year has published counts and
+      an exact denominator (no approximation flag: numerator, denominator or population), else
       the least-squares slope of the values (:func:`~asc_evidence.stats.trends.value_trend`);
     * whether the *size* of the gap to England and to the neighbours is narrowing
       (:func:`~asc_evidence.stats.trends.gap_trend`), naming any crossing.
@@ -440,18 +463,20 @@ def trend_summary(
             "estimate": "", "lower95": "", "upper95": "",
             "verdict": rt.marker
             + (f" ({rt.reason})" if rt.reason and not rt.significant else "")
+            + (" (indicative: counts or populations approximated)"
+               if rt.significant and "approximated" in rt.method else "")
             + chi2,
             "method": rt.method,
         }
     )  # fmt: skip
     series = frame[frame["series"] == name].set_index("period")["value"]
     if len(series) >= 3:
-        exact = (
+        exact = (  # published counts over exact populations: an approximated numerator,
+            # denominator or population (e.g. mid-2014 carried back) would pass a change in
+            # the approximation off as a change in the rate
             ind.kind != "price"
             and mine["numerator"].notna().all()
-            and not mine["flag"]
-            .str.contains("approximation: numerator|approximation: denominator")
-            .any()
+            and not mine["flag"].str.contains("approximation", regex=False).any()
             and "dispersion" not in mine
         )
         if exact:
@@ -460,6 +485,12 @@ def trend_summary(
             )
         else:
             r = trends.value_trend(series.index, series.to_numpy())
+            if mine["numerator"].notna().all() and ind.kind != "price":  # why not the GLM
+                why = (
+                    "counts overdispersed within a council" if "dispersion" in mine
+                    else "counts or populations approximated"
+                )  # fmt: skip
+                r = dataclasses.replace(r, method=r.method.replace("no counts", why))
         rel = r.relative
         rows.append(
             {
@@ -783,7 +814,10 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
         )
     out = for_display(pd.DataFrame(rows), "Indicator")
     if any(v.approximate for v in verdicts):
-        out.attrs["notes"] = ["* The count behind the value is approximated (see the section)."]
+        out.attrs["notes"] = [
+            "* The count, its denominator or the population behind the value is approximated "
+            "(see the section)."
+        ]
     return out
 
 

@@ -315,7 +315,7 @@ def index_html(
                 continue
             tip = r["comparison"] + (f"; funnel: {r['funnel']}" if r["funnel"] else "")
             tip += f"; trend: {r['trend']}" if r["trend"] else ""
-            tip += "; count approximated" if r["approximate"] else ""
+            tip += "; count or population approximated" if r["approximate"] else ""
             tip += f"; figure for {r['figure_for']}" if r["figure_for"] else ""
             chip = f'<span class="asc-chip" style="background:{profile.PALETTE[r["category"]]}"></span>'
             cells.append(
@@ -350,7 +350,8 @@ def index_html(
         "comparison, the funnel verdict and the recent trend. "
         + (f"Council names link to their reports ({len(links)} written). " if links else "")
         + "The arrow is the recent trend (coloured when it says better or worse). Most ASCOF "
-        "counts are approximated (published rate x population, or the 2020-21 denominator), so "
+        "counts are approximated (published rate x population, or the 2020-21 denominator), as are "
+        "some populations (years without an estimate), so "
         "those comparisons are indicative; the councils' reports give the detail.</p>"
         + profile.key_html(spine_chart=False)
         + '<table class="asc-index"><thead><tr><th>Council</th><th>Region</th>'

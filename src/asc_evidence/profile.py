@@ -80,6 +80,7 @@ class ProfileRow:
     trend_direction: str | None
     councils: np.ndarray  # values of every council area in the period (for the spine)
     neighbour_values: np.ndarray
+    trend_indicative: bool = False  # a significant trend on approximated counts or populations
 
     @property
     def indicator(self):
@@ -173,6 +174,7 @@ def build_rows(
                 trend_direction=trend.direction,
                 councils=values.to_numpy(),
                 neighbour_values=values.reindex(nb_areas).dropna().to_numpy(),
+                trend_indicative=trend.significant and "approximated" in trend.method,
             )
         )
     return out
@@ -528,9 +530,10 @@ def table_html(rows: list[ProfileRow], council_name: str) -> str:
         ind = r.indicator
         value = html.escape(_fmt(v.value, k)) or "no figure"
         if v.approximate:
+            why = verdict.approximated(v.flag)
             value += mark(
-                "The count behind the value is approximated (see the flags in its section), so "
-                "the comparison is indicative.",
+                f"{why[:1].upper()}{why[1:]} (see the flags in its section), so the comparison "
+                "is indicative.",
                 "*",
             )
         if v.figure_for:
@@ -552,7 +555,8 @@ def table_html(rows: list[ProfileRow], council_name: str) -> str:
             f'<td class="asc-period">{period}</td>'
             f"<td>{value}</td>"
             f'<td class="asc-cmp">{chip}{cmp_text}</td>'
-            f'<td class="asc-trend">{trend_arrow(r.trend_marker)}<small>{html.escape(r.trend_marker)}</small></td>'
+            f'<td class="asc-trend">{trend_arrow(r.trend_marker)}<small>{html.escape(r.trend_marker)}'
+            f"{' (indicative)' if r.trend_indicative else ''}</small></td>"
             f"<td>{html.escape(_fmt(v.england, k))}</td>"
             f"<td>{html.escape(_fmt(v.neighbours_value, k))}</td>"
             f"<td>{html.escape(_fmt(left, k))}</td>"

@@ -549,6 +549,9 @@ def _numbers(
             if ind.kind == "proportion" and np.isfinite(england) and england in (0.0, 100.0)
             else "England has no value to compare with"
             if not np.isfinite(england) or england <= 0
+            else f"no council has a count for {period}: none is published, and none could be "
+            "derived from the published rate and a population estimate"
+            if usable.empty
             else f"too few councils with counts in {period} ({len(usable)}) to estimate the "
             "normal variation between councils"
         )
@@ -631,6 +634,19 @@ def _gap_note(table: pd.DataFrame, mine: pd.DataFrame, period: str, requested: s
     return ""
 
 
+def approximated(flag: str) -> str:
+    """What a figure's approximation flag approximates, in words ("" when nothing is): the count
+    (published rate x population), the count and its denominator (2020-21's denominator), or
+    only the population under an exact count (an estimate carried from another year)."""
+    if "approximation: numerator" in flag:
+        return "the count behind it is approximated from the published rate and ONS population"
+    if "approximation: denominator" in flag:
+        return "its count and denominator are approximated from 2020-21's denominator"
+    if "approximation" in flag and "population" in flag:
+        return "the population behind the rate is approximated from other years' estimates"
+    return "part of it is approximated" if "approximation" in flag else ""
+
+
 def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
     """The funnel verdict in words."""
     if v.not_tested_reason:
@@ -643,7 +659,7 @@ def _funnel_status(v: Verdict, ind: Indicator, direction: str) -> str:
         if v.approximate:
             return (
                 f"{direction} England, beyond the 99.8% control limit after allowing for "
-                "overdispersion, but only indicatively: the count behind it is approximated"
+                f"overdispersion, but only indicatively: {approximated(v.flag)}"
                 + (f" (it would be {bw})" if bw else "")
             )
         return (
@@ -689,13 +705,21 @@ def _short_model(res: FunnelResult) -> str:
     return text
 
 
-def _fingertips_status(v: Verdict) -> str:
-    """The Fingertips comparison in words, and why it may disagree with the funnel."""
+def _fingertips_status(v: Verdict, quasi_poisson: bool = False) -> str:
+    """The Fingertips comparison in words, and why it may disagree with the funnel;
+    ``quasi_poisson``: the intervals allow for the spread of delayed days within a council
+    (Fingertips' own are plain Poisson)."""
     if v.fingertips == "Not compared" or not np.isfinite(v.lower95):
         return ""
+    method = (
+        "the Fingertips method, with quasi-Poisson intervals for the spread of delayed days "
+        "within a council where Fingertips uses plain Poisson"
+        if quasi_poisson
+        else "the Fingertips method"
+    )
     text = (
-        f" Compared with England from its own 95% and 99.8% confidence intervals (the Fingertips "
-        f"method): {v.fingertips.lower() if v.fingertips == 'Similar' else v.fingertips}."
+        f" Compared with England from its own 95% and 99.8% confidence intervals ({method}): "
+        f"{v.fingertips.lower() if v.fingertips == 'Similar' else v.fingertips}."
     )
     funnel_level = (
         "99.8"
@@ -745,7 +769,7 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
     )
     if v.funnel is not None and v.funnel998 in ("above", "below", "within"):
         text += f" ({_short_model(v.funnel)}.)"
-    text += _fingertips_status(v)
+    text += _fingertips_status(v, quasi_poisson=callable(within_dispersion(ind, v.period)))
     if v.neighbours_n:
         with_figures = v.n_ranked_neighbours - 1  # one count of neighbours per sentence
         pooled = (
@@ -759,7 +783,8 @@ def sentence(v: Verdict, ind: Indicator, note: str = "") -> str:
         )
     text += note
     if v.approximate:
-        text += " The numerator or denominator is approximated (see flags), so treat the interval as indicative."
+        why = approximated(v.flag)
+        text += f" {why[:1].upper()}{why[1:]} (see flags), so treat the interval as indicative."
     return text
 
 

@@ -392,3 +392,39 @@ def test_segments() -> None:
         ["2019-01", "2019-02"],
         ["2019-03"],
     ]
+
+
+def test_weighted_trend_is_not_calculated_on_a_year_of_few_events() -> None:
+    """Counts 10, 13, 24, 6, 0 over the same 600 people (Isles of Scilly's admissions 65+ are of
+    this size). Weighted by each year's exact Poisson interval, the year of 0 weighs
+    ((18.390 - 4.795) / 3.689)^2 = 13.6 times the year of 10 (limits: chi2(0.975; 2)/2 = 3.689;
+    chi2(0.025; 20)/2 = 4.795 and chi2(0.975; 22)/2 = 18.390), and the slope is "significant"
+    (chi2 24.9); a Poisson test for linear trend on the same counts (Breslow and Day 1987,
+    vol. II, eq. 3.12: E = 53 / 5 each year) gives [Sum t (O - E)]^2 / (Sum t^2 E - (Sum t E)^2
+    / Sum E) = 19.7^2 / 56.43 = 6.88, below 9.55. With its counts, the trend is not calculated."""
+    num, den = np.array([10.0, 13.0, 24.0, 6.0, 0.0]), np.full(5, 600.0)
+    years = ["2019-20", "2020-21", "2021-22", "2022-23", "2023-24"]
+    lo, hi = rate_ci(num, den, multiplier=1e5, confidence=0.95, method="exact")
+    assert hi[4] * 600 / 1e5 == pytest.approx(stats.chi2.ppf(0.975, 2) / 2)  # 3.689
+    assert ((hi[0] - lo[0]) / hi[4]) ** 2 == pytest.approx(13.58, abs=0.01)
+    t, expected = np.arange(1.0, 6.0), np.full(5, 53 / 5)
+    score = (t * (num - expected)).sum() ** 2 / (
+        (t * t * expected).sum() - (t * expected).sum() ** 2 / expected.sum()
+    )
+    assert score == pytest.approx(19.7**2 / 56.43, abs=0.01)
+    assert score < CHI2_998
+    values = num / den * 1e5
+    weighted = recent_trend(years, value=values, lower95=lo, upper95=hi, kind="rate")
+    assert weighted.significant
+    assert weighted.chi2 == pytest.approx(24.9, abs=0.05)
+    for counts in ({"counts": num}, {"numerator": num, "denominator": den, "multiplier": 1e5}):
+        res = recent_trend(years, value=values, lower95=lo, upper95=hi, kind="rate", **counts)
+        assert res.marker == "Cannot be calculated"
+        assert res.reason.startswith("fewer than 10 events in 2022-23, 2023-24")
+    # 10 or more events every year: the same trend as without counts
+    more = num + 10
+    lo2, hi2 = rate_ci(more, den, multiplier=1e5, confidence=0.95, method="exact")
+    kw = {"value": more / den * 1e5, "lower95": lo2, "upper95": hi2, "kind": "rate"}
+    assert recent_trend(years, counts=more, **kw) == recent_trend(years, **kw)
+    # proportions keep the chi-square test on counts, whatever the counts
+    assert recent_trend(years, numerator=num, denominator=den).marker != "Cannot be calculated"

@@ -581,6 +581,15 @@ CHI2_998 = float(stats.chi2.ppf(0.998, 1))
 """9.5495: the 99.8% point of chi-squared on 1 df, Fingertips' significance threshold."""
 CANNOT = "Cannot be calculated"
 NO_CHANGE = "No significant change"
+MIN_TREND_COUNT = 10
+"""Fewest events behind each point of a weighted-slope trend (rates; here, not in Fingertips).
+
+The weights ``1/SE^2`` come from each year's own interval, and a Poisson interval narrows as its
+count falls: a year of 0 events weighs about 14 times a year of 10, so one chance low year can
+make a "significant" trend (Isles of Scilly, admissions 65+: 10, 13, 24, 6, 0 people; chi2 25
+by the weighted slope, 7.0 by a Poisson test for trend on the same counts). Fingertips' own
+data suppress small counts, which breaks the run; PHE does not calculate rates from fewer than
+10 events for the same reason (unstable). Below it: "Cannot be calculated", naming the years."""
 MARKERS = {
     ("increasing", "lower"): "Increasing and getting worse",
     ("increasing", "higher"): "Increasing and getting better",
@@ -710,6 +719,7 @@ def recent_trend(
     polarity: str | None = "lower",
     n_points: int = 5,
     multiplier: float = 1.0,
+    counts: Sequence[float] | np.ndarray | pd.Series | None = None,
 ) -> RecentTrend:
     """Fingertips' recent-trend marker from the most recent points of one definition.
 
@@ -735,6 +745,10 @@ def recent_trend(
         Points used, 5 in Fingertips.
     multiplier
         Scale of a rate computed from counts (e.g. 100000).
+    counts
+        Events behind each value of a weighted-slope trend (``kind="rate"``: the numerator when
+        not given). A point of the run with fewer than :data:`MIN_TREND_COUNT` gives "Cannot be
+        calculated"; unknown counts (NaN) are not checked.
 
     Returns
     -------
@@ -762,7 +776,9 @@ def recent_trend(
     sign with all points and with each point left out in turn (a zero slope has no sign, so it
     fails; Fingertips counts it as positive). Like Fingertips it ignores overdispersion: for
     large councils year-to-year wobbles are often "significant" by chi2, which the
-    leave-one-out rule partly guards against. Only meaningful within one definition.
+    leave-one-out rule partly guards against. Only meaningful within one definition. Unlike
+    Fingertips, a weighted slope is not calculated when a point of the run rests on fewer than
+    :data:`MIN_TREND_COUNT` events (``counts``): its weight would be unstable.
     """
     if kind not in TREND_KINDS:
         msg = f"kind must be one of {TREND_KINDS}; got {kind!r}."
@@ -855,6 +871,14 @@ def recent_trend(
             f"only {len(run)} consecutive valid point(s) ({used[0]} to {used[-1]}): {stop}; "
             f"{n_points} are needed"
         )
+    events = _opt(counts, n, "counts") if counts is not None else num
+    if kind != "proportion" and events is not None:
+        few = [labels[i] for i in run if events[i] < MIN_TREND_COUNT]  # NaN: not checked
+        if few:
+            return cannot(
+                f"fewer than {MIN_TREND_COUNT} events in {', '.join(map(str, few))}: weighted by "
+                "its own interval, a year with so few events would outweigh the others"
+            )
     t = np.arange(1.0, n_points + 1)
     idx = np.array(run)
     if kind == "proportion":
