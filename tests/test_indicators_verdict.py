@@ -450,7 +450,8 @@ def test_rate_over_an_approximated_population_is_not_an_exact_trend(require_proc
     row = summary.loc[summary.index.str.contains("change a year")].iloc[0]
     notes = " ".join(summary.attrs["notes"])
     method = next(n for n in summary.attrs["notes"] if n.startswith(f"{row['Method']}."))
-    assert "OLS slope on published values (counts or populations approximated)" in method, notes
+    assert "over an approximated population" in method, notes
+    assert row["Verdict"].endswith("(indicative)")
     v = verdict.benchmark("nursing_65", bury, "2011-12", ())
     assert "The population behind the rate is approximated" in v.sentence
     assert "count behind it" not in v.sentence
@@ -473,8 +474,8 @@ def test_approximations_are_named_for_what_they_approximate(flag: str, words: st
 
 
 def test_no_count_at_all_is_not_called_too_few_councils(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Admissions 18-64 in 2017-18: no council has a count (none published, no population for
-    mid-2017 to derive one): the reason says so, not "too few councils"."""
+    """As for admissions 18-64 in 2017-18 (no numerator published, no population for mid-2017 to
+    derive one): when no council has a count, the reason says so, not "too few councils"."""
     codes = _councils(5)
     table = _indicator_table({c: (np.nan, np.nan) for c in codes}, 14.0, "admissions_18_64")
     table["value"] = [13.0, 15.0, 12.0, 16.0, 14.5, 14.0][: len(table)]
@@ -494,3 +495,20 @@ def test_delayed_transfer_intervals_are_named_quasi_poisson(require_processed) -
     a = verdict.benchmark("admissions_65", "E08000002", "2022-23", ())
     assert "(the Fingertips method):" in a.sentence
     assert "quasi-Poisson" not in a.sentence
+
+
+def test_the_small_count_rule_of_recent_trends_leaves_delayed_days_alone(
+    require_processed,
+) -> None:
+    """Delayed days are days, not events, and their intervals are quasi-Poisson: a year of 0
+    days has a wide interval (it does not outweigh the others), so the 10-event rule of the
+    recent trend is not applied to them (Darlington, both responsible, 0 days in 2016-17)."""
+    from asc_evidence import compare
+
+    require_processed("dtoc_monthly", "population_mye", "population_2014")
+    ind = indicators.spec("delayed_both")
+    mine = compare.latest_segment("delayed_both", "E06000005")
+    assert compare.events(ind, mine) is None
+    assert compare.events(indicators.spec("admissions_65"), mine).equals(mine["numerator"])
+    r = compare.recent_trend("delayed_both", "E06000005")
+    assert "fewer than 10 events" not in r.reason

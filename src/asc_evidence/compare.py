@@ -24,6 +24,7 @@ from asc_evidence.stats.comparison import compare_with_benchmark
 from asc_evidence.verdict import (
     NO_FUNNEL,
     Verdict,
+    approximated,
     areas_of,
     combined_label,
     combined_value,
@@ -250,7 +251,7 @@ def comparison_table(
 def _own_area(rows: pd.DataFrame, code: str) -> str:
     """The area whose figure a council's row gives (a predecessor's before a split; "" when the
     table has no ``area_code``): two councils sharing one are the same figure, never neighbours."""
-    if "area_code" not in rows or code not in rows.index:
+    if "area_code" not in rows or code not in rows.index or pd.isna(rows.loc[code, "area_code"]):
         return ""
     return str(rows.loc[code, "area_code"])
 
@@ -362,7 +363,8 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
 
     Proportions with counts: chi-square test for linear trend on the counts; rates: weighted slope
     from the 95% intervals (exact Poisson, quasi-Poisson for delayed transfers), not calculated
-    when a year rests on fewer than ``trends.MIN_TREND_COUNT`` events; survey estimates:
+    when a year rests on fewer than ``trends.MIN_TREND_COUNT`` events (exact Poisson only:
+    :func:`events`); survey estimates:
     weighted slope from their published 95% intervals (value +/- margin of error); prices have no
     interval, so no marker ("Cannot be calculated"). Approximated counts are named in ``method``.
     """
@@ -393,7 +395,7 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
     elif (ci := evidence.row_intervals(key, indicators.get(key), mine)) is not None:
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=ci[0], upper95=ci[1], kind="value",
-            polarity=ind.polarity, counts=mine["numerator"],
+            polarity=ind.polarity, counts=events(ind, mine),
         )  # fmt: skip
     else:
         lo, hi = np.full(len(mine), np.nan), np.full(len(mine), np.nan)
@@ -404,7 +406,7 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
             lo[i], hi[i] = ci[0][0], ci[1][0]
         r = trends.recent_trend(
             mine["period"], value=mine["value"], lower95=lo, upper95=hi, kind="value",
-            polarity=ind.polarity, counts=mine["numerator"],
+            polarity=ind.polarity, counts=events(ind, mine),
         )  # fmt: skip
     if approx:
         r = dataclasses.replace(
@@ -413,6 +415,13 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
             + "; some counts or populations approximated (see flags), so indicative",
         )
     return r
+
+
+def events(ind: Indicator, rows: pd.DataFrame) -> pd.Series | None:
+    """The events behind each row's exact Poisson interval (its numerator), for the small-count
+    rule of the recent trend (``trends.MIN_TREND_COUNT``); None for delayed days (quasi-Poisson
+    intervals on days, not events: see :func:`asc_evidence.verdict.within_dispersion`)."""
+    return None if ind.section == "delayed_discharges" else rows["numerator"]
 
 
 def _signed(text: str) -> str:
@@ -471,9 +480,7 @@ def trend_summary(
     )  # fmt: skip
     series = frame[frame["series"] == name].set_index("period")["value"]
     if len(series) >= 3:
-        exact = (  # published counts over exact populations: an approximated numerator,
-            # denominator or population (e.g. mid-2014 carried back) would pass a change in
-            # the approximation off as a change in the rate
+        exact = (  # published counts over exact denominators (no approximation flag)
             ind.kind != "price"
             and mine["numerator"].notna().all()
             and not mine["flag"].str.contains("approximation", regex=False).any()
@@ -486,11 +493,24 @@ def trend_summary(
         else:
             r = trends.value_trend(series.index, series.to_numpy())
             if mine["numerator"].notna().all() and ind.kind != "price":  # why not the GLM
-                why = (
-                    "counts overdispersed within a council" if "dispersion" in mine
-                    else "counts or populations approximated"
-                )  # fmt: skip
-                r = dataclasses.replace(r, method=r.method.replace("no counts", why))
+                # values over an approximated population are the package's own rates
+                population = mine["flag"].map(approximated).str.startswith("the population")
+                why = ", and ".join(
+                    ["counts overdispersed within a council"] * ("dispersion" in mine)
+                    + ["some values over an approximated population (another year's estimate, "
+                       "or interpolated) make the slope partly the change in the count, not in "
+                       "the rate: indicative"] * bool(population.any())
+                ) or "counts approximated from the published values"  # fmt: skip
+                r = dataclasses.replace(
+                    r,
+                    method=r.method.replace("no counts", why),
+                    direction=r.direction  # a change found, on approximated values
+                    + (
+                        " (indicative)"
+                        if population.any() and r.direction != "no clear trend"
+                        else ""
+                    ),
+                )
         rel = r.relative
         rows.append(
             {

@@ -42,6 +42,7 @@ _COLUMNS = [
     "comparison",
     "funnel",
     "trend",
+    "trend_indicative",
     "approximate",
     "figure_for",
 ]
@@ -86,6 +87,7 @@ def national_frame(
                 words = f"{cat[:1].upper()}{cat[1:]} of councils"
             else:
                 words = v.fingertips
+            trend = compare.recent_trend(key, code, upto=period) if np.isfinite(v.value) else None
             rows.append(
                 {
                     "council_code": code,
@@ -99,9 +101,10 @@ def national_frame(
                     "category": cat,
                     "comparison": words,
                     "funnel": "" if price else compare.funnel_words(v),
-                    "trend": compare.recent_trend(key, code, upto=period).marker
-                    if np.isfinite(v.value)
-                    else "",
+                    "trend": trend.marker if trend else "",
+                    "trend_indicative": bool(
+                        trend and trend.significant and "approximated" in trend.method
+                    ),
                     "approximate": bool(v.approximate),
                     "figure_for": v.figure_for,
                 }
@@ -315,6 +318,7 @@ def index_html(
                 continue
             tip = r["comparison"] + (f"; funnel: {r['funnel']}" if r["funnel"] else "")
             tip += f"; trend: {r['trend']}" if r["trend"] else ""
+            tip += " (indicative)" if r["trend"] and r.get("trend_indicative") else ""
             tip += "; count or population approximated" if r["approximate"] else ""
             tip += f"; figure for {r['figure_for']}" if r["figure_for"] else ""
             chip = f'<span class="asc-chip" style="background:{profile.PALETTE[r["category"]]}"></span>'

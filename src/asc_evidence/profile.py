@@ -184,8 +184,14 @@ def build_rows(
 # words
 
 
-def _names(rows: list[ProfileRow]) -> str:
-    names = [short_title(r.verdict.indicator) for r in rows]
+def _names(rows: list[ProfileRow], trends: bool = False) -> str:
+    """Short titles joined with "and"; ``trends``: each trend on approximated figures marked
+    "(indicative)"."""
+    names = [
+        short_title(r.verdict.indicator)
+        + (" (indicative)" if trends and r.trend_indicative else "")
+        for r in rows
+    ]
     if len(names) <= 1:
         return "".join(names)
     return "; ".join(names[:-1]) + " and " + names[-1]
@@ -251,21 +257,19 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
     cannot = [r for r in rows if r.trend_marker.startswith("Cannot")]
     t = []
     if getting_worse:
-        t.append("getting worse on " + _names(getting_worse))
+        t.append("getting worse on " + _names(getting_worse, trends=True))
     if getting_better:
-        t.append("getting better on " + _names(getting_better))
+        t.append("getting better on " + _names(getting_better, trends=True))
     if moving:
         t.append(
-            "; ".join(
-                f"{r.trend_marker.lower()} on {short_title(r.verdict.indicator)}" for r in moving
-            )
+            "; ".join(f"{r.trend_marker.lower()} on {_names([r], trends=True)}" for r in moving)
         )
     if none:
         t.append(f"no significant change on {len(none)}")
     if cannot:
         t.append(
-            f"cannot be calculated for {len(cannot)} (fewer than 5 years of one definition, or no "
-            "interval)"
+            f"cannot be calculated for {len(cannot)} (fewer than 5 years of one definition, no "
+            "interval, or a year with fewer than 10 events)"
         )
     both = [r for r in worse if r in getting_worse]
     text = "; ".join(t) or "no trends"
@@ -274,7 +278,7 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
         + html.escape(text[:1].upper() + text[1:])
         + "."
         + (
-            f" <b>Worse than England and getting worse:</b> {html.escape(_names(both))}."
+            f" <b>Worse than England and getting worse:</b> {html.escape(_names(both, trends=True))}."
             if both
             else ""
         )

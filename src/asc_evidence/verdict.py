@@ -549,8 +549,7 @@ def _numbers(
             if ind.kind == "proportion" and np.isfinite(england) and england in (0.0, 100.0)
             else "England has no value to compare with"
             if not np.isfinite(england) or england <= 0
-            else f"no council has a count for {period}: none is published, and none could be "
-            "derived from the published rate and a population estimate"
+            else f"no council has a count for {period}: none is published or could be derived"
             if usable.empty
             else f"too few councils with counts in {period} ({len(usable)}) to estimate the "
             "normal variation between councils"

@@ -582,14 +582,19 @@ CHI2_998 = float(stats.chi2.ppf(0.998, 1))
 CANNOT = "Cannot be calculated"
 NO_CHANGE = "No significant change"
 MIN_TREND_COUNT = 10
-"""Fewest events behind each point of a weighted-slope trend (rates; here, not in Fingertips).
+"""Fewest events behind each point of a weighted-slope trend on exact Poisson intervals (a rule
+of this package, not of Fingertips' recent trend).
 
 The weights ``1/SE^2`` come from each year's own interval, and a Poisson interval narrows as its
 count falls: a year of 0 events weighs about 14 times a year of 10, so one chance low year can
 make a "significant" trend (Isles of Scilly, admissions 65+: 10, 13, 24, 6, 0 people; chi2 25
-by the weighted slope, 7.0 by a Poisson test for trend on the same counts). Fingertips' own
-data suppress small counts, which breaks the run; PHE does not calculate rates from fewer than
-10 events for the same reason (unstable). Below it: "Cannot be calculated", naming the years."""
+by the weighted slope, 6.9 by a Poisson score test for trend on the same counts over equal
+populations). The number 10 is borrowed from PHE's rule for directly standardised rates (not
+published on fewer than 10 events: unreliable limits, see :mod:`asc_evidence.stats.dsr`); it
+only removes the worst cases (with weights from each year's own count, 24 events still weigh
+about 0.4 times 10). Below it: "Cannot be calculated", naming the years. Not applied to
+quasi-Poisson intervals (delayed days: a count of days, not of events, whose interval for a
+year of 0 days is not the narrowest)."""
 MARKERS = {
     ("increasing", "lower"): "Increasing and getting worse",
     ("increasing", "higher"): "Increasing and getting better",
@@ -746,9 +751,10 @@ def recent_trend(
     multiplier
         Scale of a rate computed from counts (e.g. 100000).
     counts
-        Events behind each value of a weighted-slope trend (``kind="rate"``: the numerator when
-        not given). A point of the run with fewer than :data:`MIN_TREND_COUNT` gives "Cannot be
-        calculated"; unknown counts (NaN) are not checked.
+        Events behind each value of a weighted-slope trend whose intervals are exact Poisson
+        (``kind="rate"`` from counts: the numerator when not given). A point of the run with
+        fewer than :data:`MIN_TREND_COUNT` gives "Cannot be calculated"; unknown counts (NaN)
+        are not checked. Leave it out for intervals that are not on counts of events.
 
     Returns
     -------
