@@ -512,3 +512,23 @@ def test_the_small_count_rule_of_recent_trends_leaves_delayed_days_alone(
     assert compare.events(indicators.spec("admissions_65"), mine).equals(mine["numerator"])
     r = compare.recent_trend("delayed_both", "E06000005")
     assert "fewer than 10 events" not in r.reason
+
+
+def test_ranked_bars_leave_out_a_neighbour_showing_the_councils_own_area(require_processed):
+    """Home-care prices 2021-22: Westmorland and Furness shows Cumbria's price, Cumberland's own;
+    the ranked bars, like the table, show it once (as Cumberland), not as a neighbour too."""
+    import matplotlib.pyplot as plt
+
+    from asc_evidence import compare
+
+    require_processed("ascfr_2021_22", "council_profile")
+    cumberland = "E06000063"
+    neighbours = verdict.neighbour_set(cumberland, 15, "")
+    key = next(k for k in indicators.keys_for("fee_rates") if "home" in k)
+    v = verdict.benchmark(key, cumberland, "2021-22", neighbours)
+    fig = compare.ranked_figure(v, neighbours)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    plt.close(fig)
+    assert "Cumberland" in labels
+    assert "Westmorland and Furness" not in labels
+    assert len(labels) == v.neighbours_n + 1

@@ -673,7 +673,10 @@ def ranked_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
     from asc_evidence import charts
 
     ind = INDICATORS[v.indicator]
-    rows = _council_rows(v.indicator, v.period).reset_index()
+    by_code = _council_rows(v.indicator, v.period)
+    own = _own_area(by_code, v.council_code)  # a neighbour showing this council's own area: out
+    neighbours = tuple(c for c in neighbours if not own or _own_area(by_code, c) != own)
+    rows = by_code.reset_index()
     shown = rows[rows["council_code"].isin([v.council_code, *neighbours])]
     if shown["value"].notna().sum() == 0:
         return None
