@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -137,3 +138,12 @@ def test_price_section_shows_ranked_bars_instead_of_a_funnel(
     assert _caption(bars) == f"Source: {ind.source}. Period: 2020-21."
     assert _caption(trend).startswith(f"Source: {ind.source}. Period: 2008-09 to 2021-22")
     plt.close("all")
+
+
+@pytest.mark.parametrize("key", list(indicators.INDICATORS))
+def test_every_sources_line_links_an_official_page(key: str) -> None:
+    """Each section's sources line names at least one official publication page (never an empty
+    "Official pages: ." list): the registry's pages of the datasets behind the indicator."""
+    line = notebook.sources_markdown([key])
+    assert re.search(r"Official pages: [^<]+: <a href=\"https://", line), line
+    assert "Official pages: ." not in line

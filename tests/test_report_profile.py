@@ -315,3 +315,37 @@ def test_summary_lines_from_synthetic_rows() -> None:
     assert "<b>Worse than England and getting worse:</b> Delayed transfers" in second
     assert "no significant change on 1" in second
     assert "cannot be calculated for 1" in second
+
+
+def test_each_test_of_the_sensitivity_table_answers_for_itself() -> None:
+    """Nursing 65+ as in Cumberland's report, 2021-22: by chance alone England says "lower" and the
+    neighbours "similar" (the conclusion changes); allowing for variation between councils both
+    say "similar" (it does not). The last row says yes, then no; and a definition row saying
+    "similar", which a benchmark also said, does not "depend on what is counted"."""
+    import pandas as pd
+
+    from asc_evidence import sensitivity as s
+
+    def row(bench: str, what: str, chance: str, between: str) -> dict:
+        r = s.not_computed_row(bench, "", "")
+        r.update({"what changes": what, s.CHANCE: chance, s.BETWEEN: between})
+        return r
+
+    rows = [
+        row("England", "comparators", "lower", "similar"),
+        row("Statistical neighbours", "comparators", "similar", "similar"),
+        row("Oflog's neighbours", "comparators", "not compared", "not tested"),
+        row("England, all care homes", "definition", "similar", "similar"),
+    ]
+    table = s.sensitivity_table(rows)
+    last = table.iloc[-1]
+    assert (last[s.CHANCE], last[s.BETWEEN]) == ("yes", "no")
+    assert table.attrs["conclusion_changes"] is True
+    assert "depends on what is counted" not in table.attrs["why"]
+    # a definition row giving a direction no benchmark gave does depend on what is counted
+    rows[-1] = row("England, all care homes", "definition", "higher", "similar")
+    assert "depends on what is counted" in s.sensitivity_table(rows).attrs["why"]
+    # nothing compared with a test: "not tested", never "no"
+    only = [row("England", "comparators", "lower", "not tested")]
+    assert s.sensitivity_table(only).iloc[-1][s.BETWEEN] == "not tested"
+    assert isinstance(table, pd.DataFrame)

@@ -39,6 +39,9 @@ BUILDER_DATASETS: dict[str, tuple[str, ...]] = {
     "ascof": ("ascof",),
     "delayed_transfers": ("delayed_transfers",),
     "fee_rates": ("finance_activity",),
+    "ascof_survey": ("ascof",),
+    "care_home_residents": ("finance_activity",),
+    "care_home_share": ("finance_activity",),
 }
 #: Official page of the ONS population estimates (denominators of rates).
 _ONS_ESTIMATES = "populationestimatesforukenglandandwalesscotlandandnorthernireland"
@@ -206,7 +209,8 @@ def _sources_html(keys: tuple[str, ...]) -> str:
         f"{html.escape(url)}</a>"
         for url, pub in pages.items()
     )
-    return f"<small><b>Sources.</b> {html.escape(spec_sources)}. Official pages: {links}.</small>"
+    pages_clause = f" Official pages: {links}." if links else ""  # none registered: no empty list
+    return f"<small><b>Sources.</b> {html.escape(spec_sources)}.{pages_clause}</small>"
 
 
 def _registry():

@@ -500,6 +500,9 @@ def key_html(spine_chart: bool = True) -> str:
         + "No judgement of good or bad: "
         + item(PALETTE["lower"], "Lower")
         + item(PALETTE["higher"], "Higher")
+        + " Under it, <i>funnel</i>: the same comparison after allowing for the normal variation "
+        'between councils (Spiegelhalter\'s funnel plot: "within normal variation", "worth '
+        'watching" beyond its 95% limit, "significantly" beyond its 99.8% limit).'
         + "<br><i>Fees</i> (prices: no interval, no judgement) are placed by quartile of all "
         "councils in England that year: "
         + item(PALETTE["lowest quarter"], "Lowest quarter")
@@ -515,6 +518,7 @@ def key_html(spine_chart: bool = True) -> str:
         "increasing or decreasing (no judgement)</span>"
         + f'<span class="asc-item">{trend_arrow("No significant change")}no significant change</span>'
         + f'<span class="asc-item">{trend_arrow("Cannot be calculated")}cannot be calculated</span>'
+        + "<i>(indicative)</i>: a trend on approximated counts or populations (see the section)."
         + "</div>"
     )
 

@@ -329,18 +329,18 @@ def conclusion(rows: pd.DataFrame) -> tuple[bool, str]:
     Judged on the rows that change the comparators or the age mix, each test separately: the
     conclusion changes when the rows that could be compared do not all give the same direction
     (higher / similar / lower) by chance alone, or do not all give the same direction once the
-    variation between councils is allowed for. Rows with another definition of the indicator are
-    reported after the yes/no: they answer a different question.
+    variation between councils is allowed for (:func:`changes_by_test` says which). Rows with
+    another definition of the indicator are reported after the yes/no: they answer a different
+    question, and "depends on what is counted" is said only when such a row's direction by chance
+    alone is one that no benchmark of the indicator's own definition gave.
     """
     core = rows[rows["what changes"] != "definition"]
     parts = []
-    changes = False
+    changes = any(changes_by_test(rows).values())
     tests = ((CHANCE, "by chance alone"), (BETWEEN, "allowing for variation between councils"))
     for col, label in tests:
         d = core[~core[col].isin(["not compared", "not tested"])]
         groups = d.groupby(col, sort=False)["benchmark"].agg(list)
-        if len(groups) > 1:
-            changes = True
         if len(groups):
             said = "; ".join(f"{k} against {', '.join(v)}" for k, v in groups.items())
             parts.append(f"{label}: {said}")
@@ -350,8 +350,7 @@ def conclusion(rows: pd.DataFrame) -> tuple[bool, str]:
     skipped = core.loc[core[CHANCE] == "not compared", "benchmark"].tolist()
     if skipped:
         text += f" Not compared: {', '.join(skipped)}."
-    main = core.loc[core[CHANCE].isin(["higher", "lower", "similar"]), CHANCE]
-    usual = main.mode().iloc[0] if len(main) else ""
+    given = set(core.loc[core[CHANCE].isin(["higher", "lower", "similar"]), CHANCE])
     other = rows[(rows["what changes"] == "definition") & (rows[CHANCE] != "not compared")]
     for bench, chance, between in zip(
         other["benchmark"], other[CHANCE], other[BETWEEN], strict=True
@@ -362,10 +361,22 @@ def conclusion(rows: pd.DataFrame) -> tuple[bool, str]:
         )
         text += (
             ", so the answer depends on what is counted, not only on the benchmark."
-            if usual and chance != usual
+            if given and chance not in given
             else "."
         )
     return changes, text
+
+
+def changes_by_test(rows: pd.DataFrame) -> dict[str, bool | None]:
+    """For each test (by chance alone; allowing for variation between councils), whether the
+    benchmarks of the indicator's own definition that could be compared disagree on the
+    direction; None when fewer than one could be compared with that test."""
+    core = rows[rows["what changes"] != "definition"]
+    out: dict[str, bool | None] = {}
+    for col in (CHANCE, BETWEEN):
+        said = core.loc[~core[col].isin(["not compared", "not tested"]), col]
+        out[col] = said.nunique() > 1 if len(said) else None
+    return out
 
 
 def sensitivity_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -376,7 +387,8 @@ def sensitivity_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=COLUMNS)
     changes, why = conclusion(table)
     last = not_computed_row(CONCLUSION, "", why)
-    last[CHANCE] = last[BETWEEN] = "yes" if changes else "no"
+    for col, changed in changes_by_test(table).items():  # each test its own answer
+        last[col] = "not tested" if changed is None else "yes" if changed else "no"
     last["what changes"] = ""
     out = pd.concat([table, pd.DataFrame([last], columns=COLUMNS)], ignore_index=True)
     out.attrs["conclusion_changes"] = changes
