@@ -418,3 +418,20 @@ def test_somerset_fees_under_old_code_appear(mirror) -> None:
     assert t.loc["2021-22", "home care £/hour: price paid"] == 22.0
     assert t.loc["2021-22", "residential 65+ £/week: price paid"] == 803.44
     assert "E10000027" in t.loc["2021-22", "flag"]
+
+
+def test_capacity_table_writes_whole_numbers_with_thousands_separators(monkeypatch) -> None:
+    """The display table writes 56555 people as "56,555" (a missing number blank), years as they
+    are, and keeps the rates per 1,000 as numbers."""
+    summary = pd.DataFrame(
+        {
+            "beds": ["all care-home beds"] * 2, "aged": ["75+"] * 2, "year": [2021, 2035],
+            "population": pd.array([56555, None], dtype="Int64"),
+            "beds per 1,000": [78.8, 80.1],
+        }
+    )  # fmt: skip
+    monkeypatch.setattr(market, "capacity_summary", lambda *a, **k: summary.copy())
+    t = market.capacity_table("E06000063", ())
+    assert list(t["Population"]) == ["56,555", ""]
+    assert list(t.index.get_level_values("Year")) == [2021, 2035]
+    assert list(t["Beds per 1,000"]) == [78.8, 80.1]

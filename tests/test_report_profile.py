@@ -7,6 +7,7 @@ column names the issue found in the report (``median_jaccard``, ``role``, ``what
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -313,8 +314,24 @@ def test_summary_lines_from_synthetic_rows() -> None:
     assert "(higher)" in first
     assert "Getting worse on Delayed transfers" in second
     assert "<b>Worse than England and getting worse:</b> Delayed transfers" in second
-    assert "no significant change on 1" in second
-    assert "cannot be calculated for 1" in second
+    assert (
+        "no significant change on Permanent admissions to residential and nursing care, 65+"
+        in second
+    )
+    assert "cannot be calculated for Service users receiving direct payments" in second
+    assert "fees have no trend test" not in second  # no fee among the rows
+    # a fee's "Cannot be calculated" is not counted among the trends that could not be made,
+    # and a funnel signal at 95% only is named as worth watching
+    rows.append(_row("fee_home_care_hour", "middle half", "", "Cannot be calculated"))
+    rows[1].verdict.funnel95 = "above"
+    first, second, _fees = profile.summary_lines(rows)
+    assert "fees have no trend test (prices have no interval)" in second
+    assert "Home care" not in second.split("fees have")[0]
+    assert (
+        "Worth watching (beyond the funnel's 95% limit, within its 99.8% limit): "
+        in html.unescape(first)
+    )
+    assert "Permanent admissions to residential and nursing care, 65+ (higher)." in first
 
 
 def test_each_test_of_the_sensitivity_table_answers_for_itself() -> None:

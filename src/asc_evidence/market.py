@@ -933,8 +933,12 @@ def capacity_table(
     neighbours: tuple[str, ...] | list[str],
     ages: tuple[str, ...] = ("75+", "85+"),
 ) -> pd.DataFrame:
-    """:func:`capacity_summary` for display: indexed by bed type, age and year, plain column names."""
+    """:func:`capacity_summary` for display: indexed by bed type, age and year, plain column names,
+    whole numbers with thousands separators (a missing one blank)."""
     out = capacity_summary(council_code, neighbours, ages=ages)
+    for col in out.columns[out.dtypes.map(pd.api.types.is_integer_dtype)]:
+        if col != "year":
+            out[col] = [f"{int(x):,}" if pd.notna(x) else "" for x in out[col]]
     out = out.rename(columns={"beds": "Beds", "aged": "Aged", "year": "Year"})
     out = out.rename(columns=lambda c: c[:1].upper() + c[1:])
     return out.set_index(["Beds", "Aged", "Year"])

@@ -245,6 +245,20 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
         else "After allowing for the normal variation between councils, none of these differs "
         "significantly from England."
     )
+    watch = [
+        r for r in tested
+        if r.verdict.funnel998 == "within" and r.verdict.funnel95 in ("above", "below")
+    ]  # fmt: skip
+    if watch:
+        funnel += (
+            " Worth watching (beyond the funnel's 95% limit, within its 99.8% limit): "
+            + "; ".join(
+                f"{short_title(r.verdict.indicator)} "
+                f"({'higher' if r.verdict.funnel95 == 'above' else 'lower'})"
+                for r in watch
+            )
+            + "."
+        )
     first = "; ".join(parts)
     lines.append(
         f"<b>Compared with England</b> (the council's own 95% and 99.8% intervals): "
@@ -254,7 +268,9 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
     getting_better = [r for r in rows if r.trend_marker.endswith("getting better")]
     moving = [r for r in rows if r.trend_marker in ("Increasing", "Decreasing")]
     none = [r for r in rows if r.trend_marker == "No significant change"]
-    cannot = [r for r in rows if r.trend_marker.startswith("Cannot")]
+    cannot = [
+        r for r in rows if r.trend_marker.startswith("Cannot") and r.indicator.kind != "price"
+    ]  # fees have no interval, so never a trend marker: said once below, not counted here
     t = []
     if getting_worse:
         t.append("getting worse on " + _names(getting_worse, trends=True))
@@ -265,12 +281,14 @@ def summary_lines(rows: list[ProfileRow], missing: list[str] | None = None) -> l
             "; ".join(f"{r.trend_marker.lower()} on {_names([r], trends=True)}" for r in moving)
         )
     if none:
-        t.append(f"no significant change on {len(none)}")
+        t.append(f"no significant change on {_names(none)}")
     if cannot:
         t.append(
-            f"cannot be calculated for {len(cannot)} (fewer than 5 years of one definition, no "
-            "interval, or a year with fewer than 10 events)"
+            f"cannot be calculated for {_names(cannot)} (fewer than 5 years of one definition, "
+            "no interval, or a year with fewer than 10 events)"
         )
+    if any(r.indicator.kind == "price" for r in rows):
+        t.append("fees have no trend test (prices have no interval)")
     both = [r for r in worse if r in getting_worse]
     text = "; ".join(t) or "no trends"
     lines.append(

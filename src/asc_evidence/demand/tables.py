@@ -118,8 +118,9 @@ def headline(
     more = gpp.area_to - gpp.area_from
     change = f"{abs(more):,.0f} {'more' if more >= 0 else 'fewer'} people"
     return (
-        f"{s85[:-1]} (range across ONS variant projections {r85['low']:.0%} to {r85['high']:.0%}). "
-        f"{spp[:-1]} (range {rpp['low']:.0%} to {rpp['high']:.0%}): about {change}, "
+        f"{s85[:-1]} (the council's range across ONS variant projections {r85['low']:.0%} to "
+        f"{r85['high']:.0%}). "
+        f"{spp[:-1]} (the council's range {rpp['low']:.0%} to {rpp['high']:.0%}): about {change}, "
         f"{d['people']:,.0f} in {to_year} "
         f"(combined range {d['people_low']:,.0f} to {d['people_high']:,.0f})."
     )
