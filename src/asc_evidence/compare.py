@@ -201,9 +201,7 @@ def comparison_table(
     region = reg.loc[council, "region"]
     regions = reg["region"].to_dict()
     same_region = [c for c in rows.index if c in regions and regions[c] == region]
-    own = _own_area(rows, council)
-    shared = [c for c in neighbours if c in rows.index and _own_area(rows, c) == own != ""]
-    neighbours = tuple(c for c in neighbours if c not in shared)  # as the verdict counts them
+    neighbours, shared = _apart(rows, council, neighbours)  # as the verdict counts them
     members = [c for c in (council, *neighbours) if c in rows.index]
     england = england_value(key, period)
     table = _with_ci(rows.loc[members], key, england)
@@ -242,10 +240,20 @@ def comparison_table(
     shown = for_display(out, "Area", decimals=2 if ind.kind == "price" else 1)
     shown.attrs["notes"] = out.attrs["notes"] + [
         f"{rows.loc[c, 'council_name']} is left out of the neighbours: its {period} figure is "
-        f"{rows.loc[c].get('area_name', own)}'s, the same as this council's."
+        f"{rows.loc[c].get('area_name', _own_area(rows, c))}'s, the same as this council's."
         for c in shared
     ]
     return shown
+
+
+def _apart(
+    rows: pd.DataFrame, council: str, neighbours: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[str]]:
+    """The neighbours kept, and those left out because their row in ``rows`` (one period, by
+    council code) is the council's own area's figure (a split's sibling showing the predecessor)."""
+    own = _own_area(rows, council)
+    shared = [c for c in neighbours if own and _own_area(rows, c) == own]
+    return tuple(c for c in neighbours if c not in shared), shared
 
 
 def _own_area(rows: pd.DataFrame, code: str) -> str:
@@ -409,12 +417,18 @@ def recent_trend(key: str, council: str, upto: str | None = None) -> trends.Rece
             polarity=ind.polarity, counts=events(ind, mine),
         )  # fmt: skip
     if approx:
-        r = dataclasses.replace(
-            r,
-            method=r.method
-            + "; some counts or populations approximated (see flags), so indicative",
-        )
+        r = dataclasses.replace(r, method=r.method + APPROXIMATED_TREND)
     return r
+
+
+#: Added to the ``method`` of a recent trend on approximated counts or populations.
+APPROXIMATED_TREND = "; some counts or populations approximated (see flags), so indicative"
+
+
+def trend_indicative(r: trends.RecentTrend) -> bool:
+    """Whether a recent trend of :func:`recent_trend` is significant on approximated counts or
+    populations (shown "indicative" beside its marker)."""
+    return r.significant and r.method.endswith(APPROXIMATED_TREND)
 
 
 def events(ind: Indicator, rows: pd.DataFrame) -> pd.Series | None:
@@ -472,8 +486,7 @@ def trend_summary(
             "estimate": "", "lower95": "", "upper95": "",
             "verdict": rt.marker
             + (f" ({rt.reason})" if rt.reason and not rt.significant else "")
-            + (" (indicative: counts or populations approximated)"
-               if rt.significant and "approximated" in rt.method else "")
+            + (" (indicative: counts or populations approximated)" if trend_indicative(rt) else "")
             + chi2,
             "method": rt.method,
         }
@@ -674,8 +687,7 @@ def ranked_figure(v: Verdict, neighbours: tuple[str, ...]) -> plt.Figure | None:
 
     ind = INDICATORS[v.indicator]
     by_code = _council_rows(v.indicator, v.period)
-    own = _own_area(by_code, v.council_code)  # a neighbour showing this council's own area: out
-    neighbours = tuple(c for c in neighbours if not own or _own_area(by_code, c) != own)
+    neighbours, _ = _apart(by_code, v.council_code, neighbours)  # as in the table
     rows = by_code.reset_index()
     shown = rows[rows["council_code"].isin([v.council_code, *neighbours])]
     if shown["value"].notna().sum() == 0:

@@ -102,9 +102,7 @@ def national_frame(
                     "comparison": words,
                     "funnel": "" if price else compare.funnel_words(v),
                     "trend": trend.marker if trend else "",
-                    "trend_indicative": bool(
-                        trend and trend.significant and "approximated" in trend.method
-                    ),
+                    "trend_indicative": bool(trend and compare.trend_indicative(trend)),
                     "approximate": bool(v.approximate),
                     "figure_for": v.figure_for,
                 }

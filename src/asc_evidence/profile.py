@@ -174,7 +174,7 @@ def build_rows(
                 trend_direction=trend.direction,
                 councils=values.to_numpy(),
                 neighbour_values=values.reindex(nb_areas).dropna().to_numpy(),
-                trend_indicative=trend.significant and "approximated" in trend.method,
+                trend_indicative=compare.trend_indicative(trend),
             )
         )
     return out
