@@ -78,9 +78,11 @@ def tables(monkeypatch: pytest.MonkeyPatch):
     }
     monkeypatch.setattr(indicators, "load", lambda name: t[name])
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     indicators.get.cache_clear()
     yield t
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     indicators.get.cache_clear()
 
 
@@ -169,6 +171,19 @@ def test_monthly_delays_keeps_the_spc_columns(tables) -> None:
     assert a["month_index"] == 2019 * 12 + 1
 
 
+def test_monthly_delays_made_once_but_each_caller_gets_its_own_copy(tables) -> None:
+    """The table is computed once per process (each council's SPC chart reads it), yet a caller
+    that adds or changes columns (the delay dispersion does) changes nobody else's."""
+    first = indicators.monthly_delays("social_care")
+    rate = first["rate"].copy()
+    first["rate"] = -1.0
+    first["third_party"] = True
+    again = indicators.monthly_delays("social_care")
+    assert "third_party" not in again.columns
+    pd.testing.assert_series_equal(again["rate"], rate)
+    assert indicators._monthly_delays.cache_info().misses == 1
+
+
 # ----------------------------------------------------------------------------- real data
 @pytest.fixture
 def real(mirror):
@@ -177,9 +192,11 @@ def real(mirror):
     build(only=["dtoc_monthly", "population_2014", "population_mye"])
     indicators.get.cache_clear()
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     yield indicators.get("delayed_social_care")
     indicators.get.cache_clear()
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
 
 
 def test_real_swindon_2014_15_and_published_england(real: pd.DataFrame) -> None:
@@ -233,6 +250,7 @@ def test_real_dispersion_predicts_half_year_variation() -> None:
     except FileNotFoundError:
         pytest.skip("processed dtoc_monthly not built")
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     m = indicators.monthly_delays("social_care")
     m = m[m["level"] == "council"]
     pooled = indicators.delay_dispersion("social_care").rename(columns={"period": "fy"})

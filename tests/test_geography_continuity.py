@@ -34,10 +34,12 @@ def real(require_processed) -> None:
     )
     build.load.cache_clear()
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     indicators.get.cache_clear()
     yield
     indicators.get.cache_clear()
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
 
 
 def _row(key: str, code: str, period: str) -> pd.Series:

@@ -50,9 +50,11 @@ def fake_tables(monkeypatch: pytest.MonkeyPatch):
     }
     monkeypatch.setattr(indicators, "load", lambda name: tables[name])
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     indicators.get.cache_clear()
     yield tables
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     indicators.get.cache_clear()
 
 
@@ -199,6 +201,7 @@ def test_dtoc_rate_reproduces_published_ascof_2c2(mirror) -> None:
     build(only=["dtoc_monthly", "population_2014", "population_mye"])
     indicators.get.cache_clear()
     indicators.population.cache_clear()
+    indicators._monthly_delays.cache_clear()
     t = indicators.get("delayed_social_care").set_index(["council_code", "period"])["value"]
     assert t[("E06000030", "2017-18")] == pytest.approx(4.4, abs=0.15)
     assert t[("E06000030", "2018-19")] == pytest.approx(0.9, abs=0.1)

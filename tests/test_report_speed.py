@@ -270,6 +270,43 @@ def test_fast_html_exporter_gives_the_same_page_as_nbconvert() -> None:
     assert ours.count('tabindex="0"') >= 2
 
 
+def test_exporter_validates_the_notebook_once(monkeypatch) -> None:
+    """nbconvert validates after each of its twelve preprocessors unless told to validate once
+    (``optimistic_validation``); the page is the same either way (checked above against
+    nbconvert's own exporter)."""
+    exporter = report._exporter()
+    calls = []
+    monkeypatch.setattr(
+        exporter, "_validate_preprocessor", lambda nb, pre: calls.append(type(pre).__name__)
+    )
+    report.to_html(_notebook(), "T")
+    assert len(exporter._preprocessors) == 12
+    assert calls == [type(exporter._preprocessors[-1]).__name__]
+
+
+def test_pausing_collection_leaves_a_cycle_for_the_next_call() -> None:
+    """Between two councils of ``report --all`` the kernel freezes what it keeps and pauses
+    automatic collection (common.freeze_live_objects(pause=True)): a reference cycle made in the
+    next council survives any number of allocations, and the next call frees it. Run in a fresh
+    interpreter, as it changes the garbage collector of its process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, weakref\n"
+        "from asc_evidence.common import freeze_live_objects\n"
+        "class Node: pass\n"
+        "freeze_live_objects(pause=True)\n"
+        "a = Node(); a.me = a; ref = weakref.ref(a); del a\n"
+        "junk = [[i] for i in range(200_000)]  # thousands of automatic-collection thresholds\n"
+        "alive = ref() is not None\n"
+        "freeze_live_objects(pause=True)\n"
+        "print(gc.isenabled(), alive, ref() is None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]
+
+
 def test_notebooks_are_shared_between_kernels_by_cost() -> None:
     names = list(report.NOTEBOOKS)
     groups = report.kernel_groups(names, 2)

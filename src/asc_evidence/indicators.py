@@ -328,7 +328,16 @@ def monthly_delays(responsible: str = "social_care") -> pd.DataFrame:
     consecutive months differ by 1), ``population``, ``pop_flag``, ``rate``. Buckinghamshire's
     Jan-Feb 2020 rows (filed under the April 2020 unitary code) are put under the county council's
     code, whose 18+ population is taken from the same-boundary unitary where ONS lacks it.
+    Made once per process (:func:`_monthly_delays`; each council's SPC chart reads it); each call
+    returns its own copy.
     """
+    return _monthly_delays(responsible).copy()
+
+
+@register_cache
+@cache
+def _monthly_delays(responsible: str) -> pd.DataFrame:
+    """:func:`monthly_delays`, computed (cached: treat as read-only)."""
     dt = load("dtoc_monthly")
     dt = dt[dt["measure"] == f"dtoc_days_{responsible}"].copy()
     alias = pd.Series(list(zip(dt["council_code"], dt["period"], strict=True)), index=dt.index)

@@ -161,7 +161,9 @@ def _exporter():  # -> nbconvert.HTMLExporter
 
     nbconvert's HTML exporter parses its own output with BeautifulSoup only to give images a
     default alternative text and output areas a ``tabindex`` (a second of a report's time); this
-    one makes the same two changes on the template's output with regular expressions.
+    one makes the same two changes on the template's output with regular expressions. It also
+    validates the notebook once (nbconvert's ``optimistic_validation``) rather than after each of
+    its twelve preprocessors, most of which are off.
     """
     import re
     from importlib import resources
@@ -204,6 +206,8 @@ def _exporter():  # -> nbconvert.HTMLExporter
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    # validate the notebook once, after the last preprocessor, not after each of the twelve
+    exporter.optimistic_validation = True
     return exporter
 
 
@@ -618,7 +622,8 @@ def _run_chunk(
 def _reset_namespace(client) -> None:
     """Empty the kernel's namespace (``%reset -f``) between two councils of a chunk, then collect
     the previous council's garbage and leave what the kernel keeps (modules, tables, memoised
-    rows) out of later collections (:func:`asc_evidence.common.freeze_live_objects`).
+    rows) out of later collections (:func:`asc_evidence.common.freeze_live_objects`), with
+    automatic collection paused: each council's garbage is collected here, at the next reset.
 
     The cell runs in a notebook of its own: nbclient stores an executed cell at its index in
     ``client.nb``, so run inside the report it would replace the report's first cell.
@@ -626,7 +631,8 @@ def _reset_namespace(client) -> None:
     nbformat = _nbformat()
 
     cell = nbformat.v4.new_code_cell(
-        "%reset -f\nimport asc_evidence.common as _common\n_common.freeze_live_objects()\ndel _common"
+        "%reset -f\nimport asc_evidence.common as _common\n"
+        "_common.freeze_live_objects(pause=True)\ndel _common"
     )
     client.nb = nbformat.v4.new_notebook(cells=[cell])
     client.execute_cell(cell, 0)
