@@ -39,7 +39,15 @@ def run_build(processed: Path, cache: Path) -> float:
         "ASC_EVIDENCE_CACHE": str(cache),
     }
     t0 = time.perf_counter()
-    subprocess.run(BUILD, check=True, capture_output=True, env=env)
+    done = subprocess.run(BUILD, capture_output=True, text=True, env=env)
+    if done.returncode != 0:  # e.g. no mirror set: say why, without a traceback of this script
+        said = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        msg = (
+            f"`{' '.join(BUILD[1:])}` into a fresh folder failed (exit {done.returncode}); it "
+            "needs every official file, from the mirror (set ASC_EVIDENCE_MIRROR, as `make bench` "
+            "does) or the internet. Its last lines:\n  " + "\n  ".join(said)
+        )
+        raise SystemExit(msg)
     return time.perf_counter() - t0
 
 

@@ -148,6 +148,16 @@ def main() -> None:
     py = sys.executable
     exe = str(Path(py).with_name("asc-evidence"))
     cli = [exe] if Path(exe).is_file() else [py, "-m", "asc_evidence.cli"]
+    if not args.no_build:  # checked first: the cold build comes last, after the --all run
+        from asc_evidence.config import settings
+
+        if settings().mirror is None:
+            msg = (
+                "The cold build needs the official files and no mirror is set: set "
+                "ASC_EVIDENCE_MIRROR to the mirror folder (`make bench` sets it to "
+                "../shared/data/raw when that exists), or add --no-build to leave the build out."
+            )
+            raise SystemExit(msg)
     tmp = Path(tempfile.mkdtemp(prefix="asc-bench-"))
     out = args.out or tmp / "reports"
     results: dict[str, object] = {"calibration_start": calibration()}
