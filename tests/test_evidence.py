@@ -172,6 +172,37 @@ def test_verdict_and_tables_are_the_same_with_and_without_evidence(fresh, key) -
     assert stored[3] == computed[3] or np.isnan(stored[3].chi2)
 
 
+def test_a_verdict_is_made_once_and_each_caller_gets_its_own(fresh) -> None:
+    """The headline page and a section ask for the same verdict: made once from the evidence
+    (verdict.benchmark's memo), yet a caller changing its copy changes nobody else's."""
+    from asc_evidence import verdict
+
+    build_mod.clear_caches()
+    code, key = "E08000030", "admissions_65"
+    nb = verdict.neighbour_set(code, 15, "")
+    period = verdict.period_for(key, code, None)
+    calls = []
+    real = verdict._benchmark
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    first = verdict.benchmark(key, code, period, nb)
+    sentence = first.sentence
+    first.sentence = "changed by this caller"
+    verdict._benchmark = counted
+    try:
+        again = verdict.benchmark(key, code, period, list(nb))  # a list of the same neighbours
+    finally:
+        verdict._benchmark = real
+    assert calls == []  # remembered, not made again
+    assert again is not first
+    assert again.sentence == sentence
+    with evidence.disabled():  # a hand-made table is never memoised: made each time
+        assert verdict.benchmark(key, code, period, nb).sentence == sentence
+
+
 def test_shared_inputs_and_all_councils_at_once_change_nothing(fresh) -> None:
     """projection_from_tables with what every council shares made once gives the same projection
     as computed for each council alone, and as the evidence stage's all-council frames."""

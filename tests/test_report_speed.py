@@ -4,6 +4,7 @@ papermill does, and the HTML exporter without its BeautifulSoup pass gives the s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import re
@@ -422,3 +423,38 @@ def test_log_axis_labels_are_plain_numbers() -> None:
     assert "<text" in charts.svg(fig)
     assert "mathdefault" not in "".join(labels)
     plt.close(fig)
+
+
+def test_maps_are_drawn_once_and_the_same(monkeypatch) -> None:
+    """geopandas ends each ``plot`` with ``canvas.draw_idle()``, which on Agg draws the whole
+    figure at once; :func:`charts.no_idle_draw` stops those throwaway drawings (none while the map
+    is built), and the SVG of the map is the same as when geopandas draws it."""
+    import geopandas as gpd
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from shapely.geometry import box
+
+    gdf = gpd.GeoDataFrame(
+        {"value": [1.0, 2.0, None]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2)],
+    )
+
+    def make() -> plt.Figure:
+        return charts.choropleth(
+            gdf, "value", title="T", legend_label="L", source="S", period="P",
+            highlight=gdf.iloc[[0]],
+        )  # fmt: skip
+
+    drawn = []
+    agg_draw = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self, *a, **k: drawn.append(1))
+    fig = make()
+    assert drawn == []  # geopandas' two draw_idle calls drew nothing
+    assert fig.canvas.draw_idle.__func__ is FigureCanvasAgg.draw_idle  # the class's method again
+    monkeypatch.setattr(FigureCanvasAgg, "draw", agg_draw)
+    ours = charts.svg(fig)
+    plt.close(fig)
+    monkeypatch.setattr(charts, "no_idle_draw", lambda fig: contextlib.nullcontext())
+    theirs_fig = make()  # geopandas draws it twice, as before
+    theirs = charts.svg(theirs_fig)
+    plt.close(theirs_fig)
+    assert ours == theirs

@@ -96,7 +96,7 @@ def footnotes(
     deterministic. The notes (``"1. ..."``) are in ``out.attrs["notes"]`` (show them under the
     table with :func:`notes_markdown`).
     """
-    texts = df[column].fillna("").astype(str)
+    texts = df[column].fillna("\0").astype(str)
     parts = texts.map(lambda t: [p.strip() for p in t.split(";") if p.strip()])
     mask = np.ones(len(df), dtype=bool) if among is None else np.asarray(among, dtype=bool)
     sets = [set(p) for p, m in zip(parts, mask, strict=True) if m]
@@ -353,8 +353,8 @@ def _trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.Data
     if "area_code" in nb:  # two neighbours inheriting one predecessor's figure count once,
         # and a neighbour whose figure is the council's own area (before a split) not at all
         own = t.loc[t["council_code"] == council, ["period", "area_code"]]
-        nb = nb.merge(own, on=["period", "area_code"], how="left", indicator=True)
-        nb = nb[nb["_merge"] == "left_only"].drop(columns="_merge")
+        mine = set(_pairs(own))
+        nb = nb[np.array([pair not in mine for pair in _pairs(nb)], dtype=bool)]
         nb = nb.drop_duplicates(["period", "area_code"])
     g = combined_value(nb, ind, by="period").reset_index()
     parts.append(g.assign(series=f"Neighbours ({combined_label(ind)})"))
@@ -363,6 +363,13 @@ def _trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.Data
     out["definition"] = out["period"].map(ind.definition)
     out["segment"] = out["segment"].fillna(out["definition"])
     return out.sort_values(["series", "period"]).reset_index(drop=True)
+
+
+def _pairs(rows: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """Each row's (period, area), a missing area as None (as a merge on the two columns would
+    match them: pandas joins missing keys with missing keys)."""
+    areas = rows["area_code"].astype(object)
+    return list(zip(rows["period"], areas.where(areas.notna(), None), strict=True))
 
 
 def recent_trend(key: str, council: str, upto: str | None = None) -> trends.RecentTrend:

@@ -130,15 +130,16 @@ def category_map(frame: pd.DataFrame, key: str):  # -> matplotlib Figure
     gdf["category"] = gdf["category"].fillna("no figure")
     fig, ax = plt.subplots(figsize=(5.2, 6.2))
     order = [c for c in LEGEND_ORDER if c in set(gdf["category"])]
-    for cat in order:
-        part = gdf[gdf["category"] == cat]
-        part.plot(
-            ax=ax,
-            color=profile.PALETTE[cat],
-            edgecolor="#9e9e9e" if cat in ("middle half", "no figure") else "white",
-            linewidth=0.25,
-            hatch="xxxx" if cat == "no figure" else None,
-        )
+    with charts.no_idle_draw(fig):  # one drawing at the end, not one per category
+        for cat in order:
+            part = gdf[gdf["category"] == cat]
+            part.plot(
+                ax=ax,
+                color=profile.PALETTE[cat],
+                edgecolor="#9e9e9e" if cat in ("middle half", "no figure") else "white",
+                linewidth=0.25,
+                hatch="xxxx" if cat == "no figure" else None,
+            )
     handles = [
         Patch(
             facecolor=profile.PALETTE[c],

@@ -34,6 +34,7 @@ The numbers are computed first (:class:`Verdict`); :func:`sentence` then writes 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -442,8 +443,24 @@ def benchmark(
     """Verdict for one council on indicator ``key`` in ``period`` (default: the latest it has).
 
     ``requested`` is the year the user asked for, when ``period`` differs from it (the sentence
-    names both).
+    names both). Made once per process for the evidence's own tables (a report's headline page
+    and its sections ask for the same verdicts); each call returns its own copy.
     """
+    from asc_evidence import evidence
+
+    args = (council_code, period, tuple(neighbours), requested)
+    made = evidence.memo(key, indicators.get(key), "verdict", args, lambda: _benchmark(key, *args))
+    return copy.copy(made)
+
+
+def _benchmark(
+    key: str,
+    council_code: str,
+    period: str | None,
+    neighbours: tuple[str, ...],
+    requested: str | None,
+) -> Verdict:
+    """:func:`benchmark`, computed."""
     ind = indicators.spec(key)
     table = indicators.get(key)
     mine = indicators.council_rows(key, council_code)
