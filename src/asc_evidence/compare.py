@@ -17,7 +17,7 @@ import pandas as pd
 
 from asc_evidence import indicators
 from asc_evidence.common import ENGLAND
-from asc_evidence.councils import register
+from asc_evidence.councils import register_by_code
 from asc_evidence.indicators import INDICATORS, MIN_MONTHS, Indicator
 from asc_evidence.stats import spc, trends
 from asc_evidence.stats.comparison import compare_with_benchmark
@@ -197,7 +197,7 @@ def comparison_table(
     """
     ind = INDICATORS[key]
     rows = _council_rows(key, period)
-    reg = register().set_index("code")
+    reg = register_by_code()
     region = reg.loc[council, "region"]
     regions = reg["region"].to_dict()
     same_region = [c for c in rows.index if c in regions and regions[c] == region]
@@ -345,7 +345,7 @@ def trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataF
 def _trend_frame(key: str, council: str, neighbours: tuple[str, ...]) -> pd.DataFrame:
     ind = INDICATORS[key]
     t = indicators.get(key)
-    name = register().set_index("code").loc[council, "name"]
+    name = register_by_code().loc[council, "name"]
     parts = []
     mine = council_series(key, council)[["period", "value", "segment"]].assign(series=name)
     parts.append(mine)
@@ -478,7 +478,7 @@ def trend_summary(
     """
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
-    name = register().set_index("code").loc[council, "name"]
+    name = register_by_code().loc[council, "name"]
     mine = latest_segment(key, council, upto)
     segment = list(mine["period"])
     frame = frame[frame["period"].isin(segment)]
@@ -717,7 +717,7 @@ def trend_figure(key: str, council: str, neighbours: tuple[str, ...]) -> plt.Fig
 
     ind = INDICATORS[key]
     frame = trend_frame(key, council, neighbours)
-    name = register().set_index("code").loc[council, "name"]
+    name = register_by_code().loc[council, "name"]
     return charts.trend_lines(
         frame,
         colours={
@@ -777,7 +777,7 @@ def spc_figure(
     res = spc.xmr(s, polarity="lower", baseline=baseline)
     fig, ax = plt.subplots(figsize=(11, 5))
     charts.margins(fig, left=1.0, top=0.45, bottom=1.05)
-    name = register().set_index("code").loc[council, "name"]
+    name = register_by_code().loc[council, "name"]
     spc.plot_spc(
         ax,
         res,

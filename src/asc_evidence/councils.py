@@ -135,6 +135,12 @@ def register() -> pd.DataFrame:
 
 
 @cache
+def register_by_code() -> pd.DataFrame:
+    """:func:`register` indexed by ONS code (made once; read it, do not change it)."""
+    return register().set_index("code")
+
+
+@cache
 def _index() -> dict[str, str]:
     idx: dict[str, str] = {}
     for row in register().itertuples():

@@ -282,9 +282,9 @@ def _fill_reorganised(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def _names() -> pd.Series:
-    from asc_evidence.councils import register
+    from asc_evidence.councils import register_by_code
 
-    reg = register().set_index("code")["name"]
+    reg = register_by_code()["name"]
     return reg
 
 

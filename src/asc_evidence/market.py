@@ -65,7 +65,12 @@ import pandas as pd
 
 from asc_evidence import build
 from asc_evidence.common import ENGLAND, add_flag
-from asc_evidence.councils import BOUNDARY_CHANGES, register, require_current, to_current_geography
+from asc_evidence.councils import (
+    BOUNDARY_CHANGES,
+    register_by_code,
+    require_current,
+    to_current_geography,
+)
 from asc_evidence.demand.inputs import (
     PRINCIPAL,
     _persons,
@@ -467,7 +472,7 @@ def capacity_notes(council_code: str) -> list[str]:
         "funder; 'without nursing' is all beds minus beds in homes registered with nursing.",
     ]
     flags = sorted({f for f in mine["flag"].dropna() if f})
-    names = register().set_index("code")["name"]
+    names = register_by_code()["name"]
     area = mine["area_code"].iloc[0] if len(mine) else council.code
     if len(mine) and mine["geography"].iloc[0] == "predecessor area":
         notes.append(
@@ -528,7 +533,7 @@ def capacity_sentence(
         if len(nursing) and pd.notna(nursing.iloc[0])
         else ""
     )
-    names = register().set_index("code")["name"]
+    names = register_by_code()["name"]
     where = (
         f" (figures for {names.get(me['area_code'], me['area_code'])}, the predecessor area)"
         if me["geography"] == "predecessor area"
@@ -604,7 +609,7 @@ def plot_capacity(council_code: str, neighbours: tuple[str, ...] | list[str], ag
         ax.bar(x, val, width, yerr=err, capsize=3, color=shades[j % len(shades)], label=label)
     ax.set_xticks(np.arange(len(types)))
     ax.set_xticklabels(types)
-    names = register().set_index("code")["name"]
+    names = register_by_code()["name"]
     area = mine["area_code"].iloc[0]
     who = (
         council.name

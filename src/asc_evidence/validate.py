@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from asc_evidence.councils import Council, current, register, require_current
+from asc_evidence.councils import Council, current, register, register_by_code, require_current
 from asc_evidence.errors import InvalidOptionError, InvalidYearError, NeighbourFileError
 
 _YEAR = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$")
@@ -124,7 +124,7 @@ def check_neighbours(n: int, council: Council | None = None, *, model: bool = Tr
 
 
 def _council_label(code: str) -> str:
-    names = register().set_index("code")["name"]
+    names = register_by_code()["name"]
     return f"{names.get(code, code)} ({code})"
 
 
