@@ -96,7 +96,7 @@ def footnotes(
     deterministic. The notes (``"1. ..."``) are in ``out.attrs["notes"]`` (show them under the
     table with :func:`notes_markdown`).
     """
-    texts = df[column].fillna("\0").astype(str)
+    texts = df[column].fillna("").astype(str)
     parts = texts.map(lambda t: [p.strip() for p in t.split(";") if p.strip()])
     mask = np.ones(len(df), dtype=bool) if among is None else np.asarray(among, dtype=bool)
     sets = [set(p) for p, m in zip(parts, mask, strict=True) if m]
