@@ -238,6 +238,32 @@ def test_people_and_cost_by_hand(proj) -> None:
     assert d.loc[(ENG, 2025, "all"), "people"] == pytest.approx(26_860.0)
 
 
+def test_people_chart_ranges_sit_under_the_line(proj) -> None:
+    """The ranges are drawn at the line's own x positions (one per year from 0, as trend_lines
+    places years), not at the years themselves: 2025's shaded band spans 243.9 to 298.1 (the
+    population variants, worked above) exactly where the line's 2025 point (271) is."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = demand.plot_people(proj)
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    xs = list(line.get_xdata())
+    years = sorted(proj.demand.loc[proj.demand["area_code"] == C, "year"].unique())
+    assert xs == list(range(len(years)))
+    band = ax.collections[-1].get_paths()[0].vertices  # population variants only
+    assert band[:, 0].min() == 0
+    assert band[:, 0].max() == len(years) - 1
+    at = years.index(2025)
+    assert line.get_ydata()[at] == pytest.approx(271.0)
+    ys = band[np.isclose(band[:, 0], at), 1]
+    assert ys.min() == pytest.approx(243.9)
+    assert ys.max() == pytest.approx(298.1)
+    plt.close(fig)
+
+
 def test_growth_table_by_hand(proj) -> None:
     g = demand.growth_table(proj)
     assert g.loc["Population 85+", "Swindon growth %"] == pytest.approx(20.0)  # 600 / 500

@@ -69,7 +69,7 @@ def plot_people(proj: DemandProjection):  # -> matplotlib.figure.Figure
 
     d = proj.demand[
         (proj.demand["area_code"] == proj.council_code) & (proj.demand["age_band"] == "all")
-    ]
+    ].sort_values("year")
     frame = pd.DataFrame(
         {"series": f"{proj.council_name} (central)", "year": d["year"], "value": d["people"]}
     )
@@ -84,8 +84,11 @@ def plot_people(proj: DemandProjection):  # -> matplotlib.figure.Figure
     )
     ax = fig.axes[0]
     ax.get_lines()[0].set_color(charts.COUNCIL)
+    ax.get_lines()[0].set_markerfacecolor(charts.COUNCIL)  # trend_lines filled it with its palette
+    # trend_lines puts the years at positions 0, 1, ... (one per year, in order): the ranges too
+    at = d["year"].astype(str).map({y: i for i, y in enumerate(sorted(frame["year"].astype(str)))})
     ax.fill_between(
-        d["year"],
+        at,
         d["people_low"],
         d["people_high"],
         color=charts.NEIGHBOUR,
@@ -93,7 +96,7 @@ def plot_people(proj: DemandProjection):  # -> matplotlib.figure.Figure
         label="combined range (variants and rate interval)",
     )
     ax.fill_between(
-        d["year"],
+        at,
         d["people_pop_low"],
         d["people_pop_high"],
         color=charts.NEIGHBOUR,
